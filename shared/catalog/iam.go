@@ -1,0 +1,4 @@
+package catalog
+
+// iamEntries are the watched iam operations.
+func iamEntries() []Entry { return nil }

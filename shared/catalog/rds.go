@@ -1,0 +1,4 @@
+package catalog
+
+// rdsEntries are the watched rds operations.
+func rdsEntries() []Entry { return nil }

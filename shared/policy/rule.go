@@ -1,0 +1,114 @@
+// Package policy evaluates resources against rules written as YAML data with
+// CEL (https://cel.dev) expressions. Rules are compiled once, at start-up; a
+// compile error names the file, the rule and the position. Each evaluation
+// runs under a CEL cost limit, and a rule that errors yields an Error
+// verdict, never a silent pass.
+//
+// # Rule files
+//
+// A rule file holds a list of rules:
+//
+//	rules:
+//	  - id: aws-s3-bucket-public-acl          # unique, kebab-case, cloud prefix
+//	    title: S3 bucket ACL grants access to everyone
+//	    severity: high                        # critical | high | medium | low | info
+//	    resource_types: [AWS::S3::Bucket]
+//	    condition: >-                         # CEL, must be bool; true = compliant
+//	      !resource.Acl.Grants.exists(g, g.Grantee.URI in [...])
+//	    message: "Bucket {{ resource.Name }} grants {{ ... }} to everyone"
+//	    references:
+//	      cis: ["2.1.4"]                      # CIS AWS Foundations Benchmark v3.0.0
+//	      urls: ["https://docs.aws.amazon.com/..."]
+//	    mode: alert                           # alert | ticket | revert (default action)
+//	    remediation: s3-remove-public-acl-grants   # name of the revert action, optional
+//	    deleted: pass                         # verdict when the resource no longer exists: pass (default) | fail
+//
+// The message is a template: each {{ expr }} is a CEL expression compiled
+// with the rule and rendered into the text.
+//
+// # Variables
+//
+// Conditions and message expressions see:
+//
+//   - resource: the resource document (map) as read live;
+//   - ref: {type, id, account, region} of the resource;
+//   - tags: map(string, string) of the resource's tags;
+//   - change: the change that triggered the check (cloud, event_id,
+//     account, region, service, operation, principal {arn, type, name,
+//     issuer_arn, account}, source_ip, user_agent, request);
+//   - previous: the previous document where known, else {};
+//     has_previous says which.
+//
+// plus the helper functions documented in functions.go.
+//
+// # Rule tests
+//
+// Tests are YAML data beside the rules, in the style of cel-go's policy
+// testdata: for each rule, cases with a resource document and the expected
+// result. See TestFile.
+package policy
+
+import "github.com/driftwatch/driftwatch/shared/resource"
+
+// Severity levels, highest first.
+const (
+	SeverityCritical = "critical"
+	SeverityHigh     = "high"
+	SeverityMedium   = "medium"
+	SeverityLow      = "low"
+	SeverityInfo     = "info"
+)
+
+// Modes: what driftwatch does with a failing verdict by default.
+const (
+	ModeAlert  = "alert"
+	ModeTicket = "ticket"
+	ModeRevert = "revert"
+)
+
+// Result of evaluating one rule against one resource.
+type Result string
+
+// Results.
+const (
+	Pass  Result = "pass"
+	Fail  Result = "fail"
+	Error Result = "error"
+)
+
+// References tie a rule to benchmarks and documentation.
+type References struct {
+	// CIS are CIS AWS Foundations Benchmark v3.0.0 (or CIS Microsoft Azure
+	// Foundations Benchmark) control ids.
+	CIS  []string `yaml:"cis,omitempty" json:"cis,omitempty"`
+	URLs []string `yaml:"urls,omitempty" json:"urls,omitempty"`
+}
+
+// Rule is one policy rule as written in a rule file.
+type Rule struct {
+	ID            string     `yaml:"id" json:"id"`
+	Title         string     `yaml:"title" json:"title"`
+	Description   string     `yaml:"description,omitempty" json:"description,omitempty"`
+	Severity      string     `yaml:"severity" json:"severity"`
+	ResourceTypes []string   `yaml:"resource_types" json:"resource_types"`
+	Condition     string     `yaml:"condition" json:"condition"`
+	Message       string     `yaml:"message" json:"message"`
+	References    References `yaml:"references,omitempty" json:"references,omitempty"`
+	Mode          string     `yaml:"mode,omitempty" json:"mode,omitempty"`
+	Remediation   string     `yaml:"remediation,omitempty" json:"remediation,omitempty"`
+	Deleted       Result     `yaml:"deleted,omitempty" json:"deleted,omitempty"`
+	// File is the file the rule was loaded from (set by the loader).
+	File string `yaml:"-" json:"file,omitempty"`
+}
+
+// Verdict is the outcome of one rule for one resource.
+type Verdict struct {
+	Rule     *Rule        `json:"-"`
+	RuleID   string       `json:"rule"`
+	Severity string       `json:"severity"`
+	Resource resource.Ref `json:"resource"`
+	Result   Result       `json:"result"`
+	// Message explains the verdict: the rendered message template for a
+	// fail, the error for an error, a short note for a pass.
+	Message string `json:"message"`
+}
