@@ -51,8 +51,10 @@ type EventResource struct {
 
 // Change is one cloud control-plane change, normalised.
 type Change struct {
-	Cloud     string    `json:"cloud"`
-	EventID   string    `json:"event_id"`
+	Cloud   string `json:"cloud"`
+	EventID string `json:"event_id"`
+	// Time is eventTime in UTC; zero when the record has none that parses
+	// as an RFC 3339 time.
 	Time      time.Time `json:"time"`
 	Account   string    `json:"account"`
 	Region    string    `json:"region"`
@@ -61,7 +63,8 @@ type Change struct {
 	// EventType is CloudTrail's eventType (AwsApiCall, AwsServiceEvent, ...).
 	EventType string `json:"event_type,omitempty"`
 	// ReadOnly is CloudTrail's readOnly flag or, when the record has none,
-	// inferred from the operation name (Get/Describe/List/Head/Lookup).
+	// inferred from the operation name (Get/Describe/List/Head/Lookup/
+	// BatchGet followed by an upper-case letter).
 	ReadOnly     bool      `json:"read_only"`
 	ErrorCode    string    `json:"error_code"`
 	ErrorMessage string    `json:"error_message,omitempty"`

@@ -99,11 +99,18 @@ type Rule struct {
 	Deleted       Result     `yaml:"deleted,omitempty" json:"deleted,omitempty"`
 	// File is the file the rule was loaded from (set by the loader).
 	File string `yaml:"-" json:"file,omitempty"`
+	// Line is the line of the rule in File (set by the loader).
+	Line int `yaml:"-" json:"line,omitempty"`
+
+	// Where the condition and message texts sit in File, for errors.
+	conditionPos, messagePos sourcePos
 }
 
 // Verdict is the outcome of one rule for one resource.
 type Verdict struct {
-	Rule     *Rule        `json:"-"`
+	Rule *Rule `json:"-"`
+	// EventID is the change that led to the check ("" for a scan).
+	EventID  string       `json:"event_id"`
 	RuleID   string       `json:"rule"`
 	Severity string       `json:"severity"`
 	Resource resource.Ref `json:"resource"`
