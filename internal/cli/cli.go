@@ -65,7 +65,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	case "policy":
 		return policyCmd(ctx, args[1:], env)
 	case "demo":
-		return demo(ctx, args[1:], env)
+		return demoCmd(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return exitOK

@@ -12,7 +12,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/filter"
 )
 
-func demo(ctx context.Context, _ []string, env Env) int {
+func demoCmd(ctx context.Context, _ []string, env Env) int {
 	if err := runDemo(ctx, env); err != nil {
 		fmt.Fprintln(env.Stderr, "driftwatch demo:", err)
 		return exitFail

@@ -37,8 +37,10 @@ type Scenario struct {
 	Story string
 	// Caller is who makes the change.
 	Caller ctrecord.Caller
-	// Setup creates the compliant resource.
-	Setup func(ctx context.Context, c *Clients) error
+	// Setup creates the resource and returns the CloudTrail call that
+	// records its creation; its verdicts are the baseline the risky change
+	// is compared with.
+	Setup func(ctx context.Context, c *Clients) (ctrecord.Call, error)
 	// Break makes the risky change through the API and returns the
 	// CloudTrail call that records it.
 	Break func(ctx context.Context, c *Clients) (ctrecord.Call, error)
@@ -75,14 +77,15 @@ func Scenarios() []Scenario {
 			Title:  "A bucket made public",
 			Story:  "An engineer shares a report by setting the bucket ACL to public-read.",
 			Caller: ctrecord.Caller{Account: Account, UserName: "alice", SourceIP: "198.51.100.23", UserAgent: "aws-cli/2.17.0 Python/3.11.9 Darwin/23.4.0 source/arm64"},
-			Setup: func(ctx context.Context, c *Clients) error {
+			Setup: func(ctx context.Context, c *Clients) (ctrecord.Call, error) {
 				if _, err := c.S3.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: &bucket}); err != nil {
-					return fmt.Errorf("create bucket: %w", err)
+					return ctrecord.Call{}, fmt.Errorf("create bucket: %w", err)
 				}
 				if _, err := c.S3.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: &bucket, PublicAccessBlockConfiguration: allBlocked()}); err != nil {
-					return fmt.Errorf("block public access: %w", err)
+					return ctrecord.Call{}, fmt.Errorf("block public access: %w", err)
 				}
-				return nil
+				return ctrecord.Call{Service: "s3.amazonaws.com", Operation: "CreateBucket", Region: Region,
+					Request: map[string]any{"bucketName": bucket, "Host": bucket + ".s3.amazonaws.com"}}, nil
 			},
 			Break: func(ctx context.Context, c *Clients) (ctrecord.Call, error) {
 				if _, err := c.S3.PutPublicAccessBlock(ctx, &s3.PutPublicAccessBlockInput{Bucket: &bucket, PublicAccessBlockConfiguration: &s3types.PublicAccessBlockConfiguration{
@@ -112,13 +115,16 @@ func Scenarios() []Scenario {
 			Title:  "SSH opened to the world",
 			Story:  "Someone debugging a deploy opens port 22 on a security group to 0.0.0.0/0.",
 			Caller: ctrecord.Caller{Account: Account, UserName: "bob", SourceIP: "203.0.113.77", UserAgent: "console.ec2.amazonaws.com"},
-			Setup: func(ctx context.Context, c *Clients) error {
-				out, err := c.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: aws.String("web-" + ctrecord.UUID()[:6]), Description: aws.String("web tier")})
+			Setup: func(ctx context.Context, c *Clients) (ctrecord.Call, error) {
+				name := "web-" + ctrecord.UUID()[:6]
+				out, err := c.EC2.CreateSecurityGroup(ctx, &ec2.CreateSecurityGroupInput{GroupName: &name, Description: aws.String("web tier")})
 				if err != nil {
-					return fmt.Errorf("create security group: %w", err)
+					return ctrecord.Call{}, fmt.Errorf("create security group: %w", err)
 				}
 				c.vars["sg"] = aws.ToString(out.GroupId)
-				return nil
+				return ctrecord.Call{Service: "ec2.amazonaws.com", Operation: "CreateSecurityGroup", Region: Region,
+					Request:  map[string]any{"groupName": name, "groupDescription": "web tier"},
+					Response: map[string]any{"_return": true, "groupId": c.vars["sg"]}}, nil
 			},
 			Break: func(ctx context.Context, c *Clients) (ctrecord.Call, error) {
 				sg := c.vars["sg"]
@@ -147,11 +153,12 @@ func Scenarios() []Scenario {
 			Title:  "AdministratorAccess attached to a user",
 			Story:  "A contractor's user is given AdministratorAccess \"just for today\".",
 			Caller: ctrecord.Caller{Account: Account, UserName: "carol", SourceIP: "192.0.2.45", UserAgent: "Boto3/1.34.0 md/Botocore#1.34.0 ua/2.0 os/linux"},
-			Setup: func(ctx context.Context, c *Clients) error {
+			Setup: func(ctx context.Context, c *Clients) (ctrecord.Call, error) {
 				if _, err := c.IAM.CreateUser(ctx, &iam.CreateUserInput{UserName: &user}); err != nil {
-					return fmt.Errorf("create user: %w", err)
+					return ctrecord.Call{}, fmt.Errorf("create user: %w", err)
 				}
-				return nil
+				return ctrecord.Call{Service: "iam.amazonaws.com", Operation: "CreateUser", Region: Region,
+					Request: map[string]any{"userName": user}}, nil
 			},
 			Break: func(ctx context.Context, c *Clients) (ctrecord.Call, error) {
 				arn := "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -184,32 +191,35 @@ func sshWorld() ec2types.IpPermission {
 }
 
 // Run plays every scenario against the pipeline and writes the story to w.
-// It returns an error when a scenario could not be played, when no rule
-// failed on the risky change, or when a rule that failed still fails after
-// the fix.
+// The creation of each resource is checked first, silently: rules failing
+// then are the baseline, counted but not shown with the change. Run returns
+// an error when a scenario could not be played, when the risky change made
+// no rule fail, or when a rule it made fail still fails after the fix.
 func Run(ctx context.Context, w io.Writer, c *Clients, det *detect.Detector, scenarios []Scenario) error {
 	for i, s := range scenarios {
 		fmt.Fprintf(w, "\n%s\n %d. %s\n%s\n %s\n", rule, i+1, s.Title, rule, s.Story)
-		if err := s.Setup(ctx, c); err != nil {
+		created, err := s.Setup(ctx, c)
+		if err != nil {
 			return fmt.Errorf("scenario %q: set up: %w", s.Title, err)
 		}
+		created.Caller = s.Caller
+		baseline, err := check(ctx, det, created)
+		if err != nil {
+			return fmt.Errorf("scenario %q: baseline: %w", s.Title, err)
+		}
+		before := failing(baseline.Verdicts())
 		call, err := s.Break(ctx, c)
 		if err != nil {
 			return fmt.Errorf("scenario %q: make the change: %w", s.Title, err)
 		}
 		call.Caller = s.Caller
-		vs, err := play(ctx, w, det, call, "the change")
+		out, err := check(ctx, det, call)
 		if err != nil {
 			return fmt.Errorf("scenario %q: %w", s.Title, err)
 		}
-		caught := map[string]bool{}
-		for _, v := range vs {
-			if v.Result == policy.Fail {
-				caught[v.RuleID+" "+v.Resource.ID] = true
-			}
-		}
-		if len(caught) == 0 {
-			return fmt.Errorf("scenario %q: no rule failed on the risky change", s.Title)
+		caused := show(w, out, "the change", before)
+		if len(caused) == 0 {
+			return fmt.Errorf("scenario %q: the risky change made no rule fail", s.Title)
 		}
 		if s.Fix == nil {
 			continue
@@ -219,12 +229,12 @@ func Run(ctx context.Context, w io.Writer, c *Clients, det *detect.Detector, sce
 			return fmt.Errorf("scenario %q: fix: %w", s.Title, err)
 		}
 		fix.Caller = s.Caller
-		vs, err = play(ctx, w, det, *fix, "the fix")
-		if err != nil {
+		if out, err = check(ctx, det, *fix); err != nil {
 			return fmt.Errorf("scenario %q: %w", s.Title, err)
 		}
-		for _, v := range vs {
-			if caught[v.RuleID+" "+v.Resource.ID] && v.Result != policy.Pass {
+		show(w, out, "the fix", before)
+		for _, v := range out.Verdicts() {
+			if caused[key(v)] && v.Result != policy.Pass {
 				return fmt.Errorf("scenario %q: rule %s still %s after the fix", s.Title, v.RuleID, v.Result)
 			}
 		}
@@ -233,24 +243,41 @@ func Run(ctx context.Context, w io.Writer, c *Clients, det *detect.Detector, sce
 	return nil
 }
 
+func key(v policy.Verdict) string { return v.RuleID + " " + v.Resource.ID }
+
+// failing returns the keys of the verdicts that are not a pass.
+func failing(vs []policy.Verdict) map[string]bool {
+	out := map[string]bool{}
+	for _, v := range vs {
+		if v.Result != policy.Pass {
+			out[key(v)] = true
+		}
+	}
+	return out
+}
+
 const rule = "────────────────────────────────────────────────────────────────────────"
 
-// play feeds the CloudTrail record of call to the pipeline and prints the
-// change and its verdicts: failures in full, passes counted.
-func play(ctx context.Context, w io.Writer, det *detect.Detector, call ctrecord.Call, label string) ([]policy.Verdict, error) {
-	rec := ctrecord.Build(call)
-	chs, errs := change.Decode("demo", rec)
+// check feeds the CloudTrail record of call to the pipeline.
+func check(ctx context.Context, det *detect.Detector, call ctrecord.Call) (detect.Outcome, error) {
+	chs, errs := change.Decode("demo", ctrecord.Build(call))
 	if len(errs) > 0 || len(chs) != 1 {
-		return nil, fmt.Errorf("decode %s: %v", label, errs)
+		return detect.Outcome{}, fmt.Errorf("decode %s: %v", call.Operation, errs)
 	}
-	ch := &chs[0]
-	out := det.Process(ctx, ch)
+	out := det.Process(ctx, &chs[0])
 	if out.Ignored != "" {
-		return nil, fmt.Errorf("%s was ignored (%s)", label, out.Ignored)
+		return out, fmt.Errorf("%s was ignored (%s)", call.Operation, out.Ignored)
 	}
 	if out.Failed() {
-		return nil, fmt.Errorf("check %s: %v", label, firstErr(out))
+		return out, fmt.Errorf("check %s: %v", call.Operation, firstErr(out))
 	}
+	return out, nil
+}
+
+// show prints a change and its verdicts: the failures it caused in full,
+// the rest counted. It returns the keys of the failures not in before.
+func show(w io.Writer, out detect.Outcome, label string, before map[string]bool) map[string]bool {
+	ch := out.Change
 	fmt.Fprintf(w, "\n ▸ %s: %s:%s\n", label, strings.TrimSuffix(ch.Service, ".amazonaws.com"), ch.Operation)
 	fmt.Fprintf(w, "   who    %s (%s)\n", ch.Principal.ARN, ch.Principal.Type)
 	fmt.Fprintf(w, "   from   %s via %s\n", ch.SourceIP, ch.UserAgent)
@@ -260,22 +287,30 @@ func play(ctx context.Context, w io.Writer, det *detect.Detector, call ctrecord.
 	}
 	vs := out.Verdicts()
 	sort.SliceStable(vs, func(i, j int) bool { return order(vs[i]) < order(vs[j]) })
-	passed := 0
+	caused := map[string]bool{}
+	passed, already := 0, 0
 	fmt.Fprintf(w, "   verdict on the live state (%d rules):\n", len(vs))
 	for _, v := range vs {
-		switch v.Result {
-		case policy.Pass:
+		switch {
+		case v.Result == policy.Pass:
 			passed++
-		case policy.Fail:
-			fmt.Fprintf(w, "     ✗ FAIL   %-8s %s\n              %s\n", v.Severity, v.RuleID, v.Message)
+		case before[key(v)]:
+			already++
 		default:
-			fmt.Fprintf(w, "     ! ERROR  %-8s %s\n              %s\n", v.Severity, v.RuleID, v.Message)
+			caused[key(v)] = true
+			mark := "✗ FAIL "
+			if v.Result == policy.Error {
+				mark = "! ERROR"
+			}
+			fmt.Fprintf(w, "     %s  %-8s %s\n              %s\n", mark, v.Severity, v.RuleID, v.Message)
 		}
 	}
-	if passed > 0 {
-		fmt.Fprintf(w, "     ✓ %d rule(s) pass\n", passed)
+	fmt.Fprintf(w, "     ✓ %d pass", passed)
+	if already > 0 {
+		fmt.Fprintf(w, "; %d already failed when the resource was created (not this change's doing)", already)
 	}
-	return vs, nil
+	fmt.Fprintln(w)
+	return caused
 }
 
 func order(v policy.Verdict) int {

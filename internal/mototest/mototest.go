@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 )
@@ -153,10 +155,27 @@ func (s *Server) Reset(t testing.TB) {
 // Config returns an AWS configuration that reaches the server: static
 // credentials, region us-east-1, the server as base endpoint and at most two
 // attempts per call (moto answers 500 for calls it does not implement).
+//
+// Its HTTP client dials the server whatever the request's host: S3 Control
+// calls go to {account}.{endpoint host} (the SDK's endpoint rules add the
+// account label to a custom endpoint too), and 123456789012.127.0.0.1
+// resolves nowhere. moto routes by signature and path, not by host, so
+// pinning the dial is enough, and production addressing stays untouched.
 func (s *Server) Config(ctx context.Context) (aws.Config, error) {
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("parse moto URL: %w", err)
+	}
+	var d net.Dialer
+	hc := awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, u.Host)
+		}
+	})
 	return config.LoadDefaultConfig(ctx,
 		config.WithRegion(Region),
 		config.WithBaseEndpoint(s.URL),
+		config.WithHTTPClient(hc),
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
 		config.WithRetryer(func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 2) }),
 	)

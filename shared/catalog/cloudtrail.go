@@ -35,7 +35,9 @@ func cloudtrailEntries() []Entry {
 }
 
 // trailARNs resolves a trail from the first non-empty field among paths: an
-// ARN is kept, a name becomes arn:{p}:cloudtrail:{r}:{a}:trail/{name}.
+// ARN is kept, a name becomes arn:{p}:cloudtrail:{r}:{a}:trail/{name}. A
+// value that is no trail name (a redaction placeholder such as "...") is no
+// ID: reading it would report the trail deleted.
 func trailARNs(paths ...string) func(*change.Change) ([]string, error) {
 	return func(c *change.Change) ([]string, error) {
 		id := Field(c, paths...)
@@ -43,8 +45,43 @@ func trailARNs(paths ...string) func(*change.Change) ([]string, error) {
 			return nil, fmt.Errorf("trail name at %s: %w", strings.Join(paths, " or "), ErrNoID)
 		}
 		if strings.HasPrefix(id, "arn:") {
+			parts := strings.SplitN(id, ":", 6)
+			name, ok := "", len(parts) == 6 && parts[2] == "cloudtrail"
+			if ok {
+				name, ok = strings.CutPrefix(parts[5], "trail/")
+			}
+			if !ok || !validTrailName(name) {
+				return nil, fmt.Errorf("%q is not a trail ARN: %w", id, ErrNoID)
+			}
 			return []string{id}, nil
+		}
+		if !validTrailName(id) {
+			return nil, fmt.Errorf("%q is not a trail name: %w", id, ErrNoID)
 		}
 		return []string{ARN(c, "cloudtrail", c.Region, c.Account, "trail/"+id)}, nil
 	}
+}
+
+// validTrailName reports whether s follows CloudTrail's naming rules: 3 to
+// 128 ASCII letters, digits, periods, underscores and dashes, starting and
+// ending with a letter or digit, with no two punctuation marks in a row.
+func validTrailName(s string) bool {
+	if len(s) < 3 || len(s) > 128 {
+		return false
+	}
+	punct := true // before the first character: forbids a leading mark
+	for i := 0; i < len(s); i++ {
+		switch b := s[i]; {
+		case b >= 'a' && b <= 'z', b >= 'A' && b <= 'Z', b >= '0' && b <= '9':
+			punct = false
+		case b == '.' || b == '_' || b == '-':
+			if punct {
+				return false
+			}
+			punct = true
+		default:
+			return false
+		}
+	}
+	return !punct
 }

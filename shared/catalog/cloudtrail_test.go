@@ -3,7 +3,10 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/driftwatch/driftwatch/shared/change"
@@ -142,6 +145,18 @@ func TestCloudTrailEntries(t *testing.T) {
 			want: []resource.Ref{{Type: cloudtrailTrail, ID: "arn:aws-cn:cloudtrail:cn-north-1:123456789012:trail/main"}},
 		},
 		{
+			name: "UpdateTrail with redacted names (StreamAlert sample)",
+			rec: `{` + src + `,"eventName":"UpdateTrail","awsRegion":"us-west-2","recipientAccountId":"123456789123",
+				"requestParameters":{"name":"...","kmsKeyId":""},"responseElements":{"name":"...","trailARN":"..."}}`,
+			noID: true,
+		},
+		{
+			name: "an ARN of something else",
+			rec: `{` + src + `,"eventName":"StopLogging","awsRegion":"us-east-1","recipientAccountId":"123456789012",
+				"requestParameters":{"name":"arn:aws:cloudtrail:us-east-1:123456789012:eventdatastore/abc"},"responseElements":null}`,
+			noID: true,
+		},
+		{
 			name: "StopLogging without a name",
 			rec: `{` + src + `,"eventName":"StopLogging","awsRegion":"us-east-1","recipientAccountId":"123456789012",
 				"requestParameters":{},"responseElements":null}`,
@@ -154,4 +169,110 @@ func TestCloudTrailEntries(t *testing.T) {
 			noID: true,
 		},
 	})
+}
+
+func TestValidTrailName(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"stratus-red-team-ct-stop-trail-buykxbqejv", true},
+		{"TEST-trail", true},
+		{"a.b_c", true},
+		{"abc", true},
+		{"ab", false},
+		{"...", false},
+		{"-trail", false},
+		{"trail-", false},
+		{"my--trail", false},
+		{"my-_trail", false},
+		{"my trail", false},
+		{strings.Repeat("a", 129), false},
+		{strings.Repeat("a", 128), true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			if got := validTrailName(tt.in); got != tt.want {
+				t.Errorf("validTrailName(%q) = %v, want %v", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestAuditEntriesOnSampleEvents resolves the CloudTrail, KMS, Config and
+// GuardDuty samples of the repository's events/aws directory, decoded by the
+// real decoder.
+func TestAuditEntriesOnSampleEvents(t *testing.T) {
+	tests := []struct {
+		file string
+		// op picks the record of a multi-record file.
+		op   string
+		want []resource.Ref
+		noID bool
+	}{
+		{file: "cloudtrail-stop-logging.json", want: []resource.Ref{{Type: cloudtrailTrail,
+			ID:      "arn:aws:cloudtrail:apiso-centralnorth-2r:143434273843:trail/stratus-red-team-ct-stop-trail-buykxbqejv",
+			Account: "143434273843", Region: "apiso-centralnorth-2r"}}},
+		{file: "cloudtrail-log-file-mixed.json", op: "StopLogging", want: []resource.Ref{{Type: cloudtrailTrail,
+			ID:      "arn:aws:cloudtrail:apiso-centralnorth-2r:143434273843:trail/stratus-red-team-ct-stop-trail-buykxbqejv",
+			Account: "143434273843", Region: "apiso-centralnorth-2r"}}},
+		{file: "cloudtrail-delete-trail.json", want: []resource.Ref{{Type: cloudtrailTrail,
+			ID:      "arn:aws:cloudtrail:megov-westwest-1r:847129010505:trail/stratus-red-team-cloudtraild-trail-kvrwohmiai",
+			Account: "847129010505", Region: "megov-westwest-1r"}}},
+		{file: "cloudtrail-put-event-selectors-management-events-off.json", want: []resource.Ref{{Type: cloudtrailTrail,
+			ID:      "arn:aws:cloudtrail:cn-northsouth-2r:958312252124:trail/stratus-red-team-ctes-trail-khlvciwdor",
+			Account: "958312252124", Region: "cn-northsouth-2r"}}},
+		{file: "cloudtrail-update-trail-redacted.json", noID: true},
+		{file: "kms-schedule-key-deletion.json", want: []resource.Ref{{Type: kmsKey,
+			ID:      "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+			Account: "123456789012", Region: "eu-west-1"}}},
+		{file: "kms-put-key-policy-public.json", want: []resource.Ref{{Type: kmsKey,
+			ID:      "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+			Account: "123456789012", Region: "eu-west-1"}}},
+		// AWS Config allows any recorder name, "..." included, so the
+		// redacted name is taken as it is.
+		{file: "config-stop-configuration-recorder-redacted.json", want: []resource.Ref{{Type: configRecorder,
+			ID:      "arn:aws:config:us-west-2:123456789123:configuration-recorder/...",
+			Account: "123456789123", Region: "us-west-2"}}},
+		{file: "guardduty-update-detector-disable.json", noID: true},
+	}
+	cat := Default()
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("..", "..", "events", "aws", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			chs, errs := change.Decode(tt.file, data)
+			if len(errs) > 0 {
+				t.Fatalf("decode: %v", errs)
+			}
+			var ch *change.Change
+			for i := range chs {
+				if tt.op == "" || chs[i].Operation == tt.op {
+					ch = &chs[i]
+					break
+				}
+			}
+			if ch == nil || tt.op == "" && len(chs) != 1 {
+				t.Fatalf("decode: %d changes, none (or not one) to resolve", len(chs))
+			}
+			watched, err := cat.Resolve(ch)
+			if !watched {
+				t.Fatalf("%s %s is not watched", ch.Service, ch.Operation)
+			}
+			if tt.noID {
+				if !errors.Is(err, ErrNoID) {
+					t.Fatalf("Resolve error = %v (resources %v), want ErrNoID", err, ch.Resources)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Resolve: %v", err)
+			}
+			if !slices.Equal(ch.Resources, tt.want) {
+				t.Errorf("resources = %v, want %v", ch.Resources, tt.want)
+			}
+		})
+	}
 }

@@ -35,6 +35,11 @@ func guarddutyDetectorARNs(paths ...string) func(*change.Change) ([]string, erro
 		if id == "" {
 			return nil, fmt.Errorf("detector id at %s: %w", strings.Join(paths, " or "), ErrNoID)
 		}
+		// Detector IDs are 32 hex digits; anything but letters and digits
+		// (a redaction placeholder such as "...") names no detector.
+		if strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789") != "" {
+			return nil, fmt.Errorf("%q is not a detector id: %w", id, ErrNoID)
+		}
 		return []string{ARN(c, "guardduty", c.Region, c.Account, "detector/"+id)}, nil
 	}
 }

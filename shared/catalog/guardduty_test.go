@@ -29,6 +29,12 @@ func TestGuardDutyEntries(t *testing.T) {
 			want: []resource.Ref{{Type: guarddutyDetector, ID: "arn:aws:guardduty:us-east-1:123456789012:detector/5ab1c2d3e4f5a6b7c8d9e0f1a2b3c4d5"}},
 		},
 		{
+			name: "UpdateDetector with a redacted ID (StreamAlert sample)",
+			rec: `{` + src + `,"eventName":"UpdateDetector","awsRegion":"us-east-1","recipientAccountId":"123456789123",
+				"requestParameters":{"detectorId":"...","enable":false},"responseElements":null}`,
+			noID: true,
+		},
+		{
 			name: "CreateDetector with no response (failed or truncated)",
 			rec: `{` + src + `,"eventName":"CreateDetector","awsRegion":"us-east-1","recipientAccountId":"123456789012",
 				"requestParameters":{"enable":true},"responseElements":null}`,

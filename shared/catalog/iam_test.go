@@ -11,37 +11,14 @@ import (
 	"github.com/driftwatch/driftwatch/shared/resource"
 )
 
-// iamRecord is the part of a CloudTrail record the IAM rows read.
-type iamRecord struct {
-	EventSource        string          `json:"eventSource"`
-	EventName          string          `json:"eventName"`
-	AWSRegion          string          `json:"awsRegion"`
-	RecipientAccountID string          `json:"recipientAccountId"`
-	RequestParameters  json.RawMessage `json:"requestParameters"`
-	ResponseElements   json.RawMessage `json:"responseElements"`
-	UserIdentity       struct {
-		Type     string `json:"type"`
-		ARN      string `json:"arn"`
-		UserName string `json:"userName"`
-	} `json:"userIdentity"`
-}
-
-// iamChange builds the change a CloudTrail record decodes to (only the fields
-// the catalog reads).
+// iamChange decodes a CloudTrail record with the real decoder.
 func iamChange(t *testing.T, rec string) *change.Change {
 	t.Helper()
-	var r iamRecord
-	if err := json.Unmarshal([]byte(rec), &r); err != nil {
+	c, err := change.DecodeRecord("test", []byte(rec))
+	if err != nil {
 		t.Fatalf("decode test record: %v", err)
 	}
-	return &change.Change{
-		Cloud: change.AWS, Account: r.RecipientAccountID, Region: r.AWSRegion,
-		Service: r.EventSource, Operation: r.EventName,
-		Principal:    change.Principal{Type: r.UserIdentity.Type, ARN: r.UserIdentity.ARN, Name: r.UserIdentity.UserName},
-		RequestJSON:  r.RequestParameters,
-		ResponseJSON: r.ResponseElements,
-		Raw:          json.RawMessage(rec),
-	}
+	return &c
 }
 
 const (

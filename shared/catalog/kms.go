@@ -67,6 +67,8 @@ func kmsKeyARNs(paths ...string) func(*change.Change) ([]string, error) {
 			return []string{id}, nil
 		case strings.HasPrefix(id, "alias/"):
 			return nil, fmt.Errorf("key named by alias %q: %w", id, ErrNoID)
+		case !validKeyID(id):
+			return nil, fmt.Errorf("%q is not a key ID: %w", id, ErrNoID)
 		}
 		return []string{ARN(c, "kms", c.Region, c.Account, "key/"+id)}, nil
 	}
@@ -75,6 +77,16 @@ func kmsKeyARNs(paths ...string) func(*change.Change) ([]string, error) {
 // isKMSKeyARN reports whether s is arn:{p}:kms:{r}:{a}:key/{id}.
 func isKMSKeyARN(s string) bool {
 	parts := strings.SplitN(s, ":", 6)
-	return len(parts) == 6 && parts[0] == "arn" && parts[2] == "kms" &&
-		strings.HasPrefix(parts[5], "key/") && len(parts[5]) > len("key/")
+	if len(parts) != 6 || parts[0] != "arn" || parts[2] != "kms" {
+		return false
+	}
+	id, ok := strings.CutPrefix(parts[5], "key/")
+	return ok && validKeyID(id)
+}
+
+// validKeyID reports whether s can be a key ID: letters, digits and dashes
+// (a UUID, or mrk- and 32 hex digits for a multi-Region key). Redaction
+// placeholders ("...") are not.
+func validKeyID(s string) bool {
+	return s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-") == ""
 }

@@ -91,6 +91,12 @@ func TestKMSEntries(t *testing.T) {
 			noID: true,
 		},
 		{
+			name: "a redacted key ID",
+			rec: `{` + src + `,"eventName":"DisableKey","awsRegion":"us-east-1","recipientAccountId":"000000000",
+				"requestParameters":{"keyId":"..."},"responseElements":null}`,
+			noID: true,
+		},
+		{
 			name: "no key at all",
 			rec: `{` + src + `,"eventName":"ScheduleKeyDeletion","awsRegion":"us-east-1","recipientAccountId":"000000000",
 				"requestParameters":{"pendingWindowInDays":7},"responseElements":null}`,
@@ -108,6 +114,7 @@ func TestIsKMSKeyARN(t *testing.T) {
 		{"arn:aws-cn:kms:cn-north-1:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab", true},
 		{"arn:aws:kms:us-east-1:123456789012:alias/prod", false},
 		{"arn:aws:kms:us-east-1:123456789012:key/", false},
+		{"arn:aws:kms:us-east-1:123456789012:key/...", false},
 		{"arn:aws:s3:::bucket", false},
 		{"1234abcd-12ab-34cd-56ef-1234567890ab", false},
 	}

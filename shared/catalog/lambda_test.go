@@ -3,10 +3,13 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/driftwatch/driftwatch/shared/change"
+	"github.com/driftwatch/driftwatch/shared/resource"
 )
 
 // lambdaChange builds a Lambda change in account 111122223333, region
@@ -169,6 +172,44 @@ func TestLambdaSuffixes(t *testing.T) {
 		t.Run(tt.op, func(t *testing.T) {
 			if _, ok := cat.Lookup(lambdaSource, tt.op); ok != tt.watch {
 				t.Errorf("Lookup(%s) = %v, want %v", tt.op, ok, tt.watch)
+			}
+		})
+	}
+}
+
+// TestLambdaEntriesOnSampleEvents resolves the Lambda samples of the
+// repository's events/aws directory, decoded by the real decoder.
+func TestLambdaEntriesOnSampleEvents(t *testing.T) {
+	tests := []struct {
+		file, want, account, region string
+	}{
+		// Stratus Red Team's lambda-backdoor-function detonation
+		// (AddPermission20150331v2): the ID is the statement's Resource.
+		{file: "lambda-add-permission-public-principal.json",
+			want:    "arn:aws:lambda:ca-centralnorth-1r:880896431042:function:stratus-red-team-backdoor-f-func",
+			account: "880896431042", region: "ca-centralnorth-1r"},
+		{file: "lambda-create-function-url-config-auth-none.json",
+			want:    "arn:aws:lambda:eu-west-1:123456789012:function:orders-webhook",
+			account: "123456789012", region: "eu-west-1"},
+	}
+	cat := New(lambdaEntries())
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("..", "..", "events", "aws", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			chs, errs := change.Decode(tt.file, data)
+			if len(errs) > 0 || len(chs) != 1 {
+				t.Fatalf("decode: %d changes, errors %v", len(chs), errs)
+			}
+			ch := &chs[0]
+			if watched, err := cat.Resolve(ch); !watched || err != nil {
+				t.Fatalf("Resolve %s = %v, %v", ch.Operation, watched, err)
+			}
+			want := []resource.Ref{{Type: lambdaFunction, ID: tt.want, Account: tt.account, Region: tt.region}}
+			if !slices.Equal(ch.Resources, want) {
+				t.Errorf("resources = %v, want %v", ch.Resources, want)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/driftwatch/driftwatch/shared/change"
@@ -19,6 +20,11 @@ const (
 
 const rdsSource = "rds.amazonaws.com"
 
+// rdsInstanceARN are where a response holds the ARN of the DB instance it
+// describes: flattened into responseElements, as CloudTrail records it, or
+// wrapped as the API returns it.
+var rdsInstanceARN = []string{"responseElements.dBInstanceArn", "responseElements.dBInstance.dBInstanceArn"}
+
 // rdsEntries are the watched RDS operations.
 //
 // RDS events carry no resources[]. The responses of the calls that return a
@@ -28,19 +34,15 @@ const rdsSource = "rds.amazonaws.com"
 // ARN. RDS stores identifiers in lowercase and compares them without regard
 // to case, so identifiers taken from a request are lowercased.
 func rdsEntries() []Entry {
-	instance := func(op string, resolve func(*change.Change) ([]string, error), note string) Entry {
-		return Entry{Service: rdsSource, Operation: op, Targets: []Target{{Type: rdsDBInstance, Resolve: resolve}}, Note: note}
+	row := func(typ string) func(op string, resolve func(*change.Change) ([]string, error), note string) Entry {
+		return func(op string, resolve func(*change.Change) ([]string, error), note string) Entry {
+			return Entry{Service: rdsSource, Operation: op, Targets: []Target{{Type: typ, Resolve: resolve}}, Note: note}
+		}
 	}
-	snapshot := func(op string, resolve func(*change.Change) ([]string, error), note string) Entry {
-		return Entry{Service: rdsSource, Operation: op, Targets: []Target{{Type: rdsDBSnapshot, Resolve: resolve}}, Note: note}
-	}
-	clusterSnapshot := func(op string, resolve func(*change.Change) ([]string, error), note string) Entry {
-		return Entry{Service: rdsSource, Operation: op, Targets: []Target{{Type: rdsDBClusterSnapshot, Resolve: resolve}}, Note: note}
-	}
+	instance, snapshot, clusterSnapshot := row(rdsDBInstance), row(rdsDBSnapshot), row(rdsDBClusterSnapshot)
 
 	// Calls whose response describes the DB instance they made or changed.
-	createdInstance := rdsResolver("db", []string{"responseElements.dBInstanceArn", "responseElements.dBInstance.dBInstanceArn"},
-		"requestParameters.dBInstanceIdentifier")
+	createdInstance := rdsResolver("db", rdsInstanceARN, "requestParameters.dBInstanceIdentifier")
 	const createdNote = "responseElements.dBInstanceArn, else requestParameters.dBInstanceIdentifier (lowercased)"
 
 	snapshotARN := []string{"responseElements.dBSnapshotArn", "responseElements.dBSnapshot.dBSnapshotArn"}
@@ -52,8 +54,7 @@ func rdsEntries() []Entry {
 		instance("RestoreDBInstanceFromDBSnapshot", createdInstance, createdNote),
 		instance("RestoreDBInstanceFromS3", createdInstance, createdNote),
 		instance("RestoreDBInstanceToPointInTime",
-			rdsResolver("db", []string{"responseElements.dBInstanceArn", "responseElements.dBInstance.dBInstanceArn"},
-				"requestParameters.targetDBInstanceIdentifier"),
+			rdsResolver("db", rdsInstanceARN, "requestParameters.targetDBInstanceIdentifier"),
 			"responseElements.dBInstanceArn, else requestParameters.targetDBInstanceIdentifier (lowercased)"),
 		instance("ModifyDBInstance", rdsModifiedInstance,
 			"requestParameters.newDBInstanceIdentifier when the call renames the instance (the new name), and "+
@@ -99,12 +100,13 @@ func rdsEntries() []Entry {
 
 // rdsARN returns the ARN of an RDS resource of kind (db, snapshot,
 // cluster-snapshot) named by id in the change's account and region. An id
-// that is already an ARN is returned as it is.
+// that is already an ARN is kept (in lowercase: every part of an RDS ARN is).
 func rdsARN(c *change.Change, kind, id string) string {
+	id = strings.ToLower(id)
 	if strings.HasPrefix(id, "arn:") {
 		return id
 	}
-	return ARN(c, "rds", c.Region, c.Account, kind+":"+strings.ToLower(id))
+	return ARN(c, "rds", c.Region, c.Account, kind+":"+id)
 }
 
 // rdsResolver resolves one RDS resource: the first ARN found at arnPaths,
@@ -127,18 +129,23 @@ func rdsResolver(kind string, arnPaths []string, idPaths ...string) func(*change
 // new one, which is the instance once the rename is applied, and the old
 // one, which then no longer exists. Both are returned, new first, so that a
 // re-read checks the renamed instance and finds the old name gone (or, while
-// the rename is pending, the other way round).
+// the rename is pending, the other way round). The response may describe the
+// instance under either name, so the old name is taken from the request.
 func rdsModifiedInstance(c *change.Change) ([]string, error) {
-	current, err := rdsResolver("db", []string{"responseElements.dBInstanceArn", "responseElements.dBInstance.dBInstanceArn"},
-		"requestParameters.dBInstanceIdentifier")(c)
+	resolve := rdsResolver("db", rdsInstanceARN, "requestParameters.dBInstanceIdentifier")
 	renamed := Field(c, "requestParameters.newDBInstanceIdentifier")
 	if renamed == "" {
-		return current, err
+		return resolve(c)
 	}
 	ids := []string{rdsARN(c, "db", renamed)}
-	for _, id := range current {
-		if id != ids[0] {
-			ids = append(ids, id)
+	if old := Field(c, "requestParameters.dBInstanceIdentifier"); old != "" {
+		ids = append(ids, rdsARN(c, "db", old))
+	}
+	if current, err := resolve(c); err == nil {
+		for _, id := range current {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
 		}
 	}
 	return ids, nil

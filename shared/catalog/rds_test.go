@@ -3,6 +3,8 @@ package catalog
 import (
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -62,7 +64,10 @@ func TestRDSEntries(t *testing.T) {
 			change: rdsChange("ModifyDBInstance",
 				`{"dBInstanceIdentifier":"orders-db","newDBInstanceIdentifier":"orders-db-2"}`,
 				`{"dBInstanceArn":"arn:aws:rds:eu-west-1:111122223333:db:orders-db-2"}`),
-			want: []resource.Ref{{Type: rdsDBInstance, ID: db + "orders-db-2"}},
+			want: []resource.Ref{
+				{Type: rdsDBInstance, ID: db + "orders-db-2"},
+				{Type: rdsDBInstance, ID: db + "orders-db"},
+			},
 		},
 		{
 			name: "CreateDBInstance prefers the response ARN",
@@ -119,7 +124,7 @@ func TestRDSEntries(t *testing.T) {
 		{
 			name: "ModifyDBSnapshotAttribute given an ARN",
 			change: rdsChange("ModifyDBSnapshotAttribute",
-				`{"attributeName":"restore","dBSnapshotIdentifier":"arn:aws:rds:eu-west-1:111122223333:snapshot:nightly","valuesToRemove":["all"]}`, ""),
+				`{"attributeName":"restore","dBSnapshotIdentifier":"arn:aws:rds:eu-west-1:111122223333:snapshot:Nightly","valuesToRemove":["all"]}`, ""),
 			want: []resource.Ref{{Type: rdsDBSnapshot, ID: snap + "nightly"}},
 		},
 		{
@@ -203,5 +208,40 @@ func TestRDSPartition(t *testing.T) {
 	}
 	if got, want := c.Resources[0].ID, "arn:aws-cn:rds:cn-north-1:111122223333:snapshot:nightly"; got != want {
 		t.Errorf("ID = %s, want %s", got, want)
+	}
+}
+
+// TestRDSEntriesOnSampleEvents resolves the RDS samples of the repository's
+// events/aws directory, decoded by the real decoder.
+func TestRDSEntriesOnSampleEvents(t *testing.T) {
+	tests := []struct {
+		file string
+		want []resource.Ref
+	}{
+		{file: "rds-modify-db-instance-publicly-accessible.json", want: []resource.Ref{{Type: rdsDBInstance,
+			ID: "arn:aws:rds:eu-west-1:123456789012:db:orders-db", Account: "123456789012", Region: "eu-west-1"}}},
+		// Stratus Red Team's detonation: an anonymised (invented) region.
+		{file: "rds-modify-db-snapshot-attribute-share-with-account.json", want: []resource.Ref{{Type: rdsDBSnapshot,
+			ID: "arn:aws:rds:meiso-eastwest-2r:171471557522:snapshot:exfiltration", Account: "171471557522", Region: "meiso-eastwest-2r"}}},
+	}
+	cat := New(rdsEntries())
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("..", "..", "events", "aws", tt.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			chs, errs := change.Decode(tt.file, data)
+			if len(errs) > 0 || len(chs) != 1 {
+				t.Fatalf("decode: %d changes, errors %v", len(chs), errs)
+			}
+			ch := &chs[0]
+			if watched, err := cat.Resolve(ch); !watched || err != nil {
+				t.Fatalf("Resolve = %v, %v", watched, err)
+			}
+			if !slices.Equal(ch.Resources, tt.want) {
+				t.Errorf("resources = %v, want %v", ch.Resources, tt.want)
+			}
+		})
 	}
 }

@@ -363,7 +363,11 @@ func (d *decoder) object(i, depth int, top bool) (int, *syntaxError) {
 // single decodes the one record or envelope that is the whole of d.data.
 func (d *decoder) single() (*Change, *DecodeError) {
 	data := d.data
-	i := skipSpace(data, 0)
+	i := 0
+	if bytes.HasPrefix(data, utf8BOM) {
+		i = len(utf8BOM)
+	}
+	i = skipSpace(data, i)
 	if i == len(data) {
 		return nil, &DecodeError{Offset: int64(i), Expected: expectCloudTrail, Found: "no JSON value", Err: ErrEmpty}
 	}
@@ -392,7 +396,13 @@ func (d *decoder) classify(ob *object, depth int) (*Change, *DecodeError) {
 		if ob.badField != nil {
 			return nil, ob.badField
 		}
-		return ob.finish(d.data[ob.start:ob.end], "", ""), nil
+		if strings.HasPrefix(ob.c.Service, "aws:") {
+			// Lambda-style event records (S3 notifications, SQS, SNS...)
+			// also have eventSource and eventName, as "aws:s3".
+			return nil, &DecodeError{Offset: int64(ob.start), Expected: expectCloudTrail,
+				Found: "an " + strconv.Quote(ob.c.Service) + " event record", Err: ErrNotCloudTrail}
+		}
+		return ob.finish(d.data[ob.start:ob.end:ob.end], "", ""), nil
 	case ob.isEnvelope():
 		return d.envelope(ob, depth)
 	case ob.records:
@@ -431,7 +441,7 @@ func (d *decoder) envelope(ob *object, depth int) (*Change, *DecodeError) {
 	if rec.badField != nil {
 		return nil, rec.badField
 	}
-	return rec.finish(d.data[rec.start:rec.end], ob.envAccount, ob.envRegion), nil
+	return rec.finish(d.data[rec.start:rec.end:rec.end], ob.envAccount, ob.envRegion), nil
 }
 
 // wrapped decodes the record or envelope held in the JSON string at

@@ -86,7 +86,7 @@ func TestDecodeSamples(t *testing.T) {
 		"config-stop-configuration-recorder-redacted.json":           {want: []summary{redacted("config.amazonaws.com", "StopConfigurationRecorder", "123456789123", "us-west-2")}},
 		"ec2-authorize-security-group-egress-all-traffic-world.json": {want: []summary{api("ec2.amazonaws.com", "AuthorizeSecurityGroupEgress", "123456789012", "eu-west-1", "AssumedRole", tfSession, tfRole, tfIssuer)}},
 		"ec2-authorize-security-group-ingress-all-traffic-world-ipv4-ipv6.json": {want: []summary{
-			// No recipientAccountId: userIdentity.accountId stands in.
+			// Redacted upstream: account "12345", region "...".
 			api("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", "12345", "...", "IAMUser", "...", "...", "")}},
 		"ec2-authorize-security-group-ingress-ssh-world-anonymized-cidr.json": {want: []summary{api("ec2.amazonaws.com", "AuthorizeSecurityGroupIngress", "032092706103", "us-northeast-1r", "IAMUser", "arn:aws:iam::032092706103:user/christophe", stratusUser, "")}},
 		"ec2-create-network-acl-entry-ingress-ssh-world.json":                 {want: []summary{api("ec2.amazonaws.com", "CreateNetworkAclEntry", "123456789012", "eu-west-1", "IAMUser", bob, "bob", "")}},
@@ -207,8 +207,8 @@ func TestDecodeFields(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
 	}
-	if !bytes.Equal(c.Raw, bytes.TrimSpace(data)) {
-		t.Errorf("Raw is not the record")
+	if !bytes.Equal(c.Raw, bytes.TrimSpace(data)) || cap(c.Raw) != len(c.Raw) {
+		t.Errorf("Raw is not the record, or could be appended to over the input")
 	}
 	if got, want := change.String(c.Request(), "pendingWindowInDays"), "7"; got != want {
 		t.Errorf("request pendingWindowInDays = %q, want %q", got, want)
@@ -353,6 +353,8 @@ func TestDecodeErrors(t *testing.T) {
 			[]wantErr{{47, -1, change.ErrBadField, "expected an array in resources, found an object"}}},
 		{"sqs body that is not JSON", `{"Records":[{"body":"{oops","eventSource":"aws:sqs"},` + rec + `]}`, []string{"StopLogging"},
 			[]wantErr{{20, 0, change.ErrSyntax, "in body string at offset 1: invalid JSON: invalid character 'o' looking for beginning of object key string"}}},
+		{"s3 event notification", `{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","eventName":"ObjectCreated:Put"}]}`, nil,
+			[]wantErr{{12, 0, change.ErrNotCloudTrail, `(item 0): expected a CloudTrail record or an EventBridge "AWS API Call via CloudTrail" event, found an "aws:s3" event record`}}},
 		{"second value after a single one is a stream", rec + ` 42`, []string{"StopLogging"}, []wantErr{{int64(len(rec) + 1), 1, change.ErrNotCloudTrail, "(item 1): expected"}}},
 	}
 	for _, tt := range tests {

@@ -3,6 +3,7 @@ package change
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -76,14 +77,16 @@ func scanString(d []byte, i int) (end int, flags uint8, err *syntaxError) {
 	for {
 		// Eight bytes at a time while none is special: '"', '\\', a
 		// control character or a byte >= 0x80. Each term is the classic
-		// "has a byte less than n" test; any false positive only sends
-		// the byte loop below to find that nothing is special.
+		// "has a byte less than n" test (little-endian, so the lowest
+		// flagged byte comes first in the data).
 		for j+8 <= len(d) {
 			const ones, highs = 0x0101010101010101, 0x8080808080808080
 			x := binary.LittleEndian.Uint64(d[j:])
 			q := x ^ (ones * '"')
 			b := x ^ (ones * '\\')
-			if ((x-ones*0x20)&^x|(q-ones)&^q|(b-ones)&^b|x)&highs != 0 {
+			if m := ((x-ones*0x20)&^x | (q-ones)&^q | (b-ones)&^b | x) & highs; m != 0 {
+				// The lowest flag is exact: borrows only run upwards.
+				j += bits.TrailingZeros64(m) >> 3
 				break
 			}
 			j += 8

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
 	"github.com/driftwatch/driftwatch/internal/mototest"
@@ -362,8 +364,15 @@ func TestIAMScenarioRootUser(t *testing.T) {
 	fake.mfa.Store(1)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)
-	cfg := env.cfg.Copy()
-	cfg.BaseEndpoint = aws.String(srv.URL)
+	// A configuration of its own: a copy of moto's would keep moto's
+	// endpoint in its ConfigSources, which the IAM client prefers.
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRegion(mototest.Region),
+		config.WithBaseEndpoint(srv.URL),
+		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
+		config.WithRetryMaxAttempts(1),
+	)
+	iamMust(t, "aws config for the fake IAM endpoint", err)
 	env.det.Reader = fetchaws.New(cfg, fetchaws.Options{})
 
 	// The root user creates an access key for itself: no request

@@ -2,20 +2,15 @@ package detect
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/url"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	s3ctltypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/driftwatch/driftwatch/internal/mototest"
-	fetchaws "github.com/driftwatch/driftwatch/shared/fetch/aws"
 	"github.com/driftwatch/driftwatch/shared/policy"
 )
 
@@ -26,11 +21,9 @@ import (
 
 const s3Source = "s3.amazonaws.com"
 
-// s3Env is the pipeline of newMotoEnv with an SDK configuration whose HTTP
-// client dials moto whatever the host: the bucket reader also reads the
-// account's Block Public Access setting through S3 Control, which the SDK
-// sends to {account}.{endpoint host} (123456789012.127.0.0.1, which
-// resolves nowhere). moto routes by signature and path, not by host.
+// s3Env is the pipeline of newMotoEnv with S3 and S3 Control clients (the
+// bucket reader also reads the account's Block Public Access setting; see
+// mototest.Server.Config for how S3 Control reaches moto).
 type s3Env struct {
 	*motoEnv
 	s3  *s3.Client
@@ -40,17 +33,6 @@ type s3Env struct {
 func newS3Env(t *testing.T) *s3Env {
 	t.Helper()
 	env := newMotoEnv(t)
-	u, err := url.Parse(moto.URL)
-	if err != nil {
-		t.Fatalf("parse moto URL: %v", err)
-	}
-	var d net.Dialer
-	env.cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, u.Host)
-		}
-	})
-	env.det.Reader = fetchaws.New(env.cfg, fetchaws.Options{S3PathStyle: true})
 	e := &s3Env{
 		motoEnv: env,
 		s3:      s3.NewFromConfig(env.cfg, func(o *s3.Options) { o.UsePathStyle = true }),
@@ -161,7 +143,7 @@ func TestS3ScenarioPublicACL(t *testing.T) {
 			"xmlns": "http://s3.amazonaws.com/doc/2006-03-01/",
 			"Owner": map[string]any{"ID": owner},
 			"AccessControlList": map[string]any{"Grant": map[string]any{
-				"Grantee": map[string]any{"xsi:type": "CanonicalUser", "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance", "ID": owner},
+				"Grantee":    map[string]any{"xsi:type": "CanonicalUser", "xmlns:xsi": "http://www.w3.org/2001/XMLSchema-instance", "ID": owner},
 				"Permission": "FULL_CONTROL"}},
 		},
 	}), nil))

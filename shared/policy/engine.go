@@ -16,7 +16,6 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
-	"cel.dev/cel-go/common/types/traits"
 	"cel.dev/cel-go/ext"
 
 	"github.com/driftwatch/driftwatch/shared/change"
@@ -116,80 +115,6 @@ type compiled struct {
 	pass      string // message of a pass verdict
 }
 
-// messagePart is literal text, an expression (prg), or a field path
-// (root and path: resource.Acl.Owner).
-type messagePart struct {
-	text string
-	prg  cel.Program
-	root string
-	path []string
-}
-
-// pathRoots are the variables a message field path may start from, with
-// the number of fields it may have (0: any).
-var pathRoots = map[string]int{varResource: 0, varPrevious: 0, varChange: 0, varRef: 1, varTags: 1}
-
-// celReserved are identifiers CEL does not accept as field names.
-var celReserved = map[string]bool{
-	"as": true, "break": true, "const": true, "continue": true, "else": true, "for": true,
-	"function": true, "if": true, "import": true, "let": true, "loop": true, "package": true,
-	"namespace": true, "return": true, "var": true, "void": true, "while": true,
-	"in": true, "true": true, "false": true, "null": true,
-}
-
-// fieldPath reports whether expr is a plain field path such as
-// resource.Acl.Owner, and splits it.
-func fieldPath(expr string) (root string, path []string, ok bool) {
-	parts := strings.Split(strings.TrimSpace(expr), ".")
-	max, ok := pathRoots[parts[0]]
-	if !ok || len(parts) < 2 || (max > 0 && len(parts)-1 > max) {
-		return "", nil, false
-	}
-	for _, p := range parts[1:] {
-		if !isIdent(p) || celReserved[p] {
-			return "", nil, false
-		}
-	}
-	return parts[0], parts[1:], true
-}
-
-// isIdent reports whether s is a CEL identifier: [_a-zA-Z][_a-zA-Z0-9]*.
-func isIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i, c := range s {
-		switch {
-		case c == '_', 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
-		case i > 0 && '0' <= c && c <= '9':
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// lookup evaluates a field path part against the activation.
-func (p messagePart) lookup(act *activation) (ref.Val, error) {
-	v, _ := act.ResolveName(p.root)
-	val := v.(ref.Val)
-	for _, f := range p.path {
-		m, ok := val.(traits.Mapper)
-		if !ok {
-			return nil, fmt.Errorf("no such key: %s (%s is not a map)", f, val.Type().TypeName())
-		}
-		next, found := m.Find(types.String(f))
-		if !found {
-			return nil, fmt.Errorf("no such key: %s", f)
-		}
-		if types.IsError(next) {
-			return nil, next.(*types.Err)
-		}
-		val = next
-	}
-	return val, nil
-}
-
 var (
 	validSeverity = map[string]bool{SeverityCritical: true, SeverityHigh: true, SeverityMedium: true, SeverityLow: true, SeverityInfo: true}
 	validMode     = map[string]bool{ModeAlert: true, ModeTicket: true, ModeRevert: true}
@@ -275,6 +200,9 @@ func Compile(rules []Rule, opts ...Option) (*Engine, error) {
 					return
 				}
 				r := rules[i] // copy: the engine owns its rules
+				r.ResourceTypes = slices.Clone(r.ResourceTypes)
+				r.References.CIS = slices.Clone(r.References.CIS)
+				r.References.URLs = slices.Clone(r.References.URLs)
 				c, errs := cp.rule(&r)
 				results[i] = result{c, errs}
 			}
@@ -438,56 +366,6 @@ func (cp *compiler) expr(r *Rule, expr string, pos sourcePos, offset int, wantBo
 	return c.prg, nil
 }
 
-// message splits the message template into text and {{ expr }} parts and
-// compiles the expressions. A plain field path rooted at a map variable
-// (resource.Name, ref.id) is not compiled but looked up directly: most
-// message expressions are such paths, and compiling them would double
-// start-up time.
-func (cp *compiler) message(r *Rule) ([]messagePart, []error) {
-	var parts []messagePart
-	var errs []error
-	msg := r.Message
-	base := 0
-	for {
-		i := strings.Index(msg, "{{")
-		if i < 0 {
-			break
-		}
-		j := strings.Index(msg[i+2:], "}}")
-		if j < 0 {
-			ce := ruleError(r, "message: {{ without }}")
-			if fl, fc, ok := r.messagePos.at(base + i); ok && r.File != "" {
-				ce.Line, ce.Column = fl, fc
-			}
-			errs = append(errs, ce)
-			break
-		}
-		if i > 0 {
-			parts = append(parts, messagePart{text: msg[:i]})
-		}
-		expr := msg[i+2 : i+2+j]
-		if strings.TrimSpace(expr) == "" {
-			errs = append(errs, ruleError(r, "message: empty {{ }}"))
-		} else {
-			if root, path, ok := fieldPath(expr); ok {
-				parts = append(parts, messagePart{root: root, path: path})
-			} else {
-				prg, err := cp.expr(r, expr, r.messagePos, base+i+2, false)
-				if err != nil {
-					errs = append(errs, err)
-				}
-				parts = append(parts, messagePart{prg: prg})
-			}
-		}
-		msg = msg[i+2+j+2:]
-		base += i + 2 + j + 2
-	}
-	if msg != "" {
-		parts = append(parts, messagePart{text: msg})
-	}
-	return parts, errs
-}
-
 // Rules returns the engine's rules in the order they were given.
 func (e *Engine) Rules() []*Rule {
 	out := make([]*Rule, len(e.rules))
@@ -552,7 +430,7 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, in *Input, act *acti
 		v.Result, v.Message = c.rule.Deleted, "resource no longer exists"
 		return v
 	}
-	out, _, err := c.condition.ContextEval(ctx, act)
+	out, err := eval(ctx, c.condition, act)
 	if err != nil {
 		v.Result, v.Message = Error, "evaluate condition: "+err.Error()
 		return v
@@ -569,67 +447,13 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, in *Input, act *acti
 	return v
 }
 
-// render fills the message template; an expression that fails to evaluate
-// is rendered as <error: ...>. An empty template renders as the title.
-func (c *compiled) render(ctx context.Context, act *activation) string {
-	if len(c.message) == 0 {
-		return c.rule.Title
+// eval runs a program, under ctx when ctx can be cancelled (watching a
+// context costs a goroutine-safe child context per evaluation).
+func eval(ctx context.Context, prg cel.Program, act *activation) (ref.Val, error) {
+	if ctx.Done() == nil {
+		out, _, err := prg.Eval(act)
+		return out, err
 	}
-	var b strings.Builder
-	for _, p := range c.message {
-		var out ref.Val
-		var err error
-		switch {
-		case p.prg != nil:
-			out, _, err = p.prg.ContextEval(ctx, act)
-		case p.root != "":
-			out, err = p.lookup(act)
-		default:
-			b.WriteString(p.text)
-			continue
-		}
-		if err != nil {
-			fmt.Fprintf(&b, "<error: %v>", err)
-			continue
-		}
-		writeValue(&b, out)
-	}
-	return strings.TrimSpace(b.String())
-}
-
-// writeValue renders a CEL value for a message: strings as they are, lists
-// joined by ", ", maps as JSON-like text, null as "null".
-func writeValue(b *strings.Builder, v ref.Val) {
-	switch x := v.(type) {
-	case types.String:
-		b.WriteString(string(x))
-	case types.Null:
-		b.WriteString("null")
-	default:
-		switch n := nativeValue(v).(type) {
-		case []any:
-			for i, e := range n {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				fmt.Fprint(b, e)
-			}
-		case map[string]any:
-			keys := make([]string, 0, len(n))
-			for k := range n {
-				keys = append(keys, k)
-			}
-			sort.Strings(keys)
-			b.WriteByte('{')
-			for i, k := range keys {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				fmt.Fprintf(b, "%s: %v", k, n[k])
-			}
-			b.WriteByte('}')
-		default:
-			fmt.Fprint(b, n)
-		}
-	}
+	out, _, err := prg.ContextEval(ctx, act)
+	return out, err
 }

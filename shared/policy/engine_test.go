@@ -238,6 +238,20 @@ func TestEvaluate(t *testing.T) {
 			wantMsg: "x <error: no such key: Missing> y",
 		},
 		{
+			name: "nested values rendered",
+			rule: func() Rule {
+				r := rule("aws-a", "false")
+				r.Message = "{{ resource.L }} / {{ resource.M }} / {{ resource.N }} / {{ 1.5 }} / {{ resource.L.size() > 1 }}"
+				return r
+			}(),
+			in: Input{Resource: bucket(map[string]any{
+				"L": []any{map[string]any{"a": int64(1)}, map[string]any{"b": []any{"x", "y"}, "c": nil}},
+				"M": map[string]any{}, "N": nil,
+			})},
+			want:      Fail,
+			wantExact: "{a: 1}, {b: [x, y], c: null} / {} / null / 1.5 / true",
+		},
+		{
 			name:      "empty message uses title",
 			rule:      func() Rule { r := rule("aws-a", "false"); r.Message = ""; return r }(),
 			in:        Input{Resource: bucket(map[string]any{})},
@@ -480,4 +494,27 @@ func ids(rs []*Rule) string {
 		s = append(s, r.ID)
 	}
 	return strings.Join(s, ",")
+}
+
+// TestEvaluateConcurrent evaluates from several goroutines (run with -race).
+func TestEvaluateConcurrent(t *testing.T) {
+	r := rule("aws-a", "resource.N > 1")
+	r.Message = "n is {{ resource.N }} {{ string(resource.N + 1) }}"
+	e := mustCompile(t, []Rule{r, rule("aws-b", "true")})
+	done := make(chan []Verdict)
+	for i := range 8 {
+		go func() {
+			var last []Verdict
+			for range 50 {
+				last = e.Evaluate(context.Background(), Input{Resource: bucket(map[string]any{"N": int64(i % 2)})})
+			}
+			done <- last
+		}()
+	}
+	for range 8 {
+		vs := <-done
+		if len(vs) != 2 || vs[0].Result != Fail || !strings.HasPrefix(vs[0].Message, "n is ") {
+			t.Errorf("Evaluate() = %+v", vs)
+		}
+	}
 }

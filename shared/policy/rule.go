@@ -31,15 +31,27 @@
 // Conditions and message expressions see:
 //
 //   - resource: the resource document (map) as read live;
-//   - ref: {type, id, account, region} of the resource;
-//   - tags: map(string, string) of the resource's tags;
-//   - change: the change that triggered the check (cloud, event_id,
-//     account, region, service, operation, principal {arn, type, name,
-//     issuer_arn, account}, source_ip, user_agent, request);
+//   - ref: map(string, string) {type, id, account, region} of the resource;
+//   - tags: map(string, string) of the resource's tags ({} when none);
+//   - change: the change that triggered the check, every key always
+//     present (empty values when the check was not triggered by a change):
+//     cloud, event_id, time (RFC 3339), account, region, service,
+//     operation, event_type, read_only, error_code, principal {arn, type,
+//     id, account, name, issuer_arn, issuer_type, invoked_by}, source_ip,
+//     user_agent, request and response (the decoded requestParameters and
+//     responseElements, {} when absent);
 //   - previous: the previous document where known, else {};
-//     has_previous says which.
+//     has_previous says which;
+//   - now: the evaluation time (timestamp), for age checks such as
+//     now - timestamp(resource.CreateDate) > duration('2160h').
 //
-// plus the helper functions documented in functions.go.
+// plus the helper functions documented in functions.go. Numbers compare
+// across int and double, so resource.MinimumPasswordLength >= 14 holds
+// whether the document holds 14 or 14.0.
+//
+// A message is rendered only for a failing verdict. A {{ }} expression
+// that fails to evaluate is rendered as <error: ...> and does not change
+// the verdict.
 //
 // # Rule tests
 //

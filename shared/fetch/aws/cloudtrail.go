@@ -182,7 +182,7 @@ func managementSelection(out *cloudtrail.GetEventSelectorsOutput, hasCustom bool
 	return map[string]any{
 		"ManagementEvents":              reads || writes,
 		"ReadWriteType":                 rw,
-		"ExcludeManagementEventSources": stringList(excluded),
+		"ExcludeManagementEventSources": docStrings(excluded),
 		"Advanced":                      advanced,
 	}
 }
@@ -226,8 +226,8 @@ func awsErrorCodeIs(err error, codes ...string) bool {
 	return errors.As(err, &apiErr) && slices.Contains(codes, apiErr.ErrorCode())
 }
 
-// stringList converts strings to a document list (never nil).
-func stringList(ss []string) []any {
+// docStrings converts strings to a document list (never nil).
+func docStrings(ss []string) []any {
 	out := make([]any, 0, len(ss))
 	for _, s := range ss {
 		out = append(out, s)

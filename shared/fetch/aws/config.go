@@ -113,8 +113,8 @@ func readRecorder(ctx context.Context, api configAPI, name string) (map[string]a
 		"AllSupported":               allSupported,
 		"IncludeGlobalResourceTypes": global,
 		"RecordingStrategy":          strategy,
-		"ResourceTypes":              stringList(included),
-		"ExcludedResourceTypes":      stringList(excluded),
+		"ResourceTypes":              docStrings(included),
+		"ExcludedResourceTypes":      docStrings(excluded),
 		"RecordingFrequency":         frequency,
 	}
 	return doc, map[string]string{}, true, nil

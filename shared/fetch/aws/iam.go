@@ -184,13 +184,27 @@ func readIAMUser(ctx context.Context, api iamUserAPI, cache *iamPolicyCache, nam
 
 	// A user deleted between two calls answers NoSuchEntity to the next
 	// one: report it gone rather than fail.
-	attached, err := iamUserAttached(ctx, api, cache, name)
+	attachedList, err := iamUserAttached(ctx, api, name)
 	if err != nil {
 		return iamGone(err)
 	}
-	inline, err := iamUserInline(ctx, api, name)
+	attached, err := iamAttachedPolicies(ctx, api, cache, attachedList)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	inlineNames, err := iamUserInlineNames(ctx, api, name)
 	if err != nil {
 		return iamGone(err)
+	}
+	inline, err := iamInlinePolicies(ctx, "user", name, inlineNames, func(ctx context.Context, policy string) (*string, error) {
+		out, err := api.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &name, PolicyName: &policy})
+		if err != nil {
+			return nil, err
+		}
+		return out.PolicyDocument, nil
+	})
+	if err != nil {
+		return nil, nil, false, err
 	}
 	groups, err := iamUserGroups(ctx, api, name)
 	if err != nil {
@@ -234,7 +248,7 @@ func iamGone(err error) (map[string]any, map[string]string, bool, error) {
 	return nil, nil, false, err
 }
 
-func iamUserAttached(ctx context.Context, api iamUserAPI, cache *iamPolicyCache, name string) ([]any, error) {
+func iamUserAttached(ctx context.Context, api iamUserAPI, name string) ([]iamtypes.AttachedPolicy, error) {
 	var attached []iamtypes.AttachedPolicy
 	p := iam.NewListAttachedUserPoliciesPaginator(api, &iam.ListAttachedUserPoliciesInput{UserName: &name})
 	for p.HasMorePages() {
@@ -244,10 +258,10 @@ func iamUserAttached(ctx context.Context, api iamUserAPI, cache *iamPolicyCache,
 		}
 		attached = append(attached, page.AttachedPolicies...)
 	}
-	return iamAttachedPolicies(ctx, api, cache, attached)
+	return attached, nil
 }
 
-func iamUserInline(ctx context.Context, api iamUserAPI, name string) ([]any, error) {
+func iamUserInlineNames(ctx context.Context, api iamUserAPI, name string) ([]string, error) {
 	var names []string
 	p := iam.NewListUserPoliciesPaginator(api, &iam.ListUserPoliciesInput{UserName: &name})
 	for p.HasMorePages() {
@@ -257,13 +271,7 @@ func iamUserInline(ctx context.Context, api iamUserAPI, name string) ([]any, err
 		}
 		names = append(names, page.PolicyNames...)
 	}
-	return iamInlinePolicies(ctx, "user", name, names, func(ctx context.Context, policy string) (*string, error) {
-		out, err := api.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: &name, PolicyName: &policy})
-		if err != nil {
-			return nil, err
-		}
-		return out.PolicyDocument, nil
-	})
+	return names, nil
 }
 
 func iamUserGroups(ctx context.Context, api iamUserAPI, name string) ([]any, error) {
@@ -486,21 +494,32 @@ func readIAMGroup(ctx context.Context, api iamGroupAPI, cache *iamPolicyCache, n
 
 // readIAMManagedPolicy reads a managed policy and its default version.
 func readIAMManagedPolicy(ctx context.Context, api iamPolicyAPI, cache *iamPolicyCache, arn string) (map[string]any, map[string]string, bool, error) {
-	out, err := api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: &arn})
-	if iamNoSuchEntity(err) {
-		return nil, nil, false, nil
-	}
-	if err != nil {
-		return nil, nil, false, fmt.Errorf("get policy %q: %w", arn, err)
-	}
-	if out.Policy == nil {
-		return nil, nil, false, fmt.Errorf("get policy %q: no policy in the response", arn)
-	}
-	pol := out.Policy
-	version := aws.ToString(pol.DefaultVersionId)
-	doc, err := cache.version(ctx, api, arn, version)
-	if err != nil {
-		return iamGone(err)
+	var (
+		pol *iamtypes.Policy
+		doc map[string]any
+	)
+	// The default version read may be deleted by the time it is fetched
+	// (a new default was set and the old version removed): read the
+	// policy again, once.
+	for attempt := 0; ; attempt++ {
+		out, err := api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: &arn})
+		if iamNoSuchEntity(err) {
+			return nil, nil, false, nil
+		}
+		if err != nil {
+			return nil, nil, false, fmt.Errorf("get policy %q: %w", arn, err)
+		}
+		if out.Policy == nil {
+			return nil, nil, false, fmt.Errorf("get policy %q: no policy in the response", arn)
+		}
+		pol = out.Policy
+		doc, err = cache.version(ctx, api, arn, aws.ToString(pol.DefaultVersionId))
+		if err == nil {
+			break
+		}
+		if attempt > 0 || !iamNoSuchEntity(err) {
+			return nil, nil, false, err
+		}
 	}
 	return map[string]any{
 		"PolicyName":                    aws.ToString(pol.PolicyName),
@@ -509,7 +528,7 @@ func readIAMManagedPolicy(ctx context.Context, api iamPolicyAPI, cache *iamPolic
 		"Path":                          aws.ToString(pol.Path),
 		"Description":                   aws.ToString(pol.Description),
 		"AWSManaged":                    iamAWSManaged(arn),
-		"DefaultVersionId":              version,
+		"DefaultVersionId":              aws.ToString(pol.DefaultVersionId),
 		"Document":                      doc,
 		"AttachmentCount":               int64(aws.ToInt32(pol.AttachmentCount)),
 		"PermissionsBoundaryUsageCount": int64(aws.ToInt32(pol.PermissionsBoundaryUsageCount)),
@@ -567,13 +586,14 @@ func readIAMRootUser(ctx context.Context, api iamAccountSummaryAPI) (map[string]
 
 // iamAttachedPolicies returns the attached managed policies with their
 // default version's document. A policy deleted since it was listed (it
-// must have been detached first) is left out.
+// must have been detached first) is left out; any other failure, including
+// a default version that cannot be read, is an error.
 func iamAttachedPolicies(ctx context.Context, api iamPolicyAPI, cache *iamPolicyCache, attached []iamtypes.AttachedPolicy) ([]any, error) {
 	out := make([]any, 0, len(attached))
 	for _, a := range attached {
 		arn := aws.ToString(a.PolicyArn)
 		doc, err := cache.defaultDocument(ctx, api, arn)
-		if iamNoSuchEntity(err) {
+		if errors.Is(err, errIAMPolicyGone) {
 			continue
 		}
 		if err != nil {
@@ -687,19 +707,34 @@ func newIAMPolicyCache() *iamPolicyCache {
 	}
 }
 
+// errIAMPolicyGone is returned when a managed policy no longer exists.
+var errIAMPolicyGone = errors.New("policy no longer exists")
+
 // defaultDocument returns the normalised document of the default version of
-// the managed policy arn.
+// the managed policy arn, or an error wrapping errIAMPolicyGone when the
+// policy no longer exists.
 func (c *iamPolicyCache) defaultDocument(ctx context.Context, api iamPolicyAPI, arn string) (map[string]any, error) {
-	version, err := c.defaultVersion(ctx, api, arn)
+	version, err := c.defaultVersion(ctx, api, arn, false)
 	if err != nil {
 		return nil, err
 	}
-	return c.version(ctx, api, arn, version)
+	doc, err := c.version(ctx, api, arn, version)
+	if iamNoSuchEntity(err) {
+		// The default changed and the version read was deleted since
+		// (or, for an AWS managed policy, since it was remembered).
+		if version, err = c.defaultVersion(ctx, api, arn, true); err != nil {
+			return nil, err
+		}
+		doc, err = c.version(ctx, api, arn, version)
+	}
+	return doc, err
 }
 
-func (c *iamPolicyCache) defaultVersion(ctx context.Context, api iamPolicyAPI, arn string) (string, error) {
+// defaultVersion returns the default version ID of the managed policy arn,
+// remembered for AWS managed policies unless refresh is set.
+func (c *iamPolicyCache) defaultVersion(ctx context.Context, api iamPolicyAPI, arn string, refresh bool) (string, error) {
 	managed := iamAWSManaged(arn)
-	if managed {
+	if managed && !refresh {
 		c.mu.Lock()
 		d, ok := c.defaults[arn]
 		c.mu.Unlock()
@@ -708,6 +743,9 @@ func (c *iamPolicyCache) defaultVersion(ctx context.Context, api iamPolicyAPI, a
 		}
 	}
 	out, err := api.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: &arn})
+	if iamNoSuchEntity(err) {
+		return "", fmt.Errorf("get policy %q: %w", arn, errIAMPolicyGone)
+	}
 	if err != nil {
 		return "", fmt.Errorf("get policy %q: %w", arn, err)
 	}

@@ -698,6 +698,76 @@ func TestIAMPolicyCache(t *testing.T) {
 		}
 	})
 
+	t.Run("default version replaced and deleted between the two calls", func(t *testing.T) {
+		// GetPolicy says v1 the first time and v2 after; v1 is gone.
+		f := &fakeIAM{}
+		f.getPolicy = func(in *iam.GetPolicyInput) (*iam.GetPolicyOutput, error) {
+			v := "v1"
+			if f.calls["GetPolicy"] > 1 {
+				v = "v2"
+			}
+			return &iam.GetPolicyOutput{Policy: &iamtypes.Policy{Arn: in.PolicyArn, DefaultVersionId: aws.String(v)}}, nil
+		}
+		f.getPolicyVersion = func(in *iam.GetPolicyVersionInput) (*iam.GetPolicyVersionOutput, error) {
+			if aws.ToString(in.VersionId) != "v2" {
+				return nil, iamNoEntity()
+			}
+			return &iam.GetPolicyVersionOutput{PolicyVersion: &iamtypes.PolicyVersion{Document: aws.String(iamAdminText)}}, nil
+		}
+		c := newCache()
+		doc, err := c.defaultDocument(ctx, f, iamReadARN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := statementEffects(t, doc); !reflect.DeepEqual(got, []string{"Allow"}) {
+			t.Errorf("statements = %v", got)
+		}
+		// The managed-policy reader retries the same way.
+		f.calls = nil
+		res, _, exists, err := readIAMManagedPolicy(ctx, f, newCache(), iamReadARN)
+		if err != nil || !exists || res["DefaultVersionId"] != "v2" {
+			t.Errorf("readIAMManagedPolicy = %v, exists %v, err %v; want v2", res, exists, err)
+		}
+	})
+
+	t.Run("remembered AWS managed default version deleted", func(t *testing.T) {
+		f := (&fakeIAM{}).policies(map[string]string{iamAdminARN: iamAdminText})
+		c := newCache()
+		c.defaults[iamAdminARN] = iamDefaultVersion{version: "v0", at: now}
+		if _, err := c.defaultDocument(ctx, f, iamAdminARN); err != nil {
+			t.Fatalf("defaultDocument: %v", err)
+		}
+		if c.defaults[iamAdminARN].version != "v1" {
+			t.Errorf("remembered version = %q, want v1", c.defaults[iamAdminARN].version)
+		}
+	})
+
+	t.Run("unreadable default version is an error, not a deleted policy", func(t *testing.T) {
+		f := (&fakeIAM{}).policies(map[string]string{iamReadARN: iamReadText})
+		f.getPolicyVersion = func(*iam.GetPolicyVersionInput) (*iam.GetPolicyVersionOutput, error) { return nil, iamNoEntity() }
+		_, err := newCache().defaultDocument(ctx, f, iamReadARN)
+		if err == nil || errors.Is(err, errIAMPolicyGone) {
+			t.Fatalf("err = %v, want an error that is not errIAMPolicyGone", err)
+		}
+		// A user with such a policy is not judged without it.
+		f.getUser = func(in *iam.GetUserInput) (*iam.GetUserOutput, error) {
+			return &iam.GetUserOutput{User: &iamtypes.User{UserName: in.UserName}}, nil
+		}
+		f.listAttachedUser = func(*iam.ListAttachedUserPoliciesInput) (*iam.ListAttachedUserPoliciesOutput, error) {
+			return &iam.ListAttachedUserPoliciesOutput{AttachedPolicies: []iamtypes.AttachedPolicy{{PolicyName: aws.String("read"), PolicyArn: aws.String(iamReadARN)}}}, nil
+		}
+		if _, _, _, err := readIAMUser(ctx, f, newCache(), "alice"); err == nil {
+			t.Error("readIAMUser succeeded without the attached policy's document")
+		}
+	})
+
+	t.Run("deleted policy", func(t *testing.T) {
+		_, err := newCache().defaultDocument(ctx, &fakeIAM{}, iamReadARN)
+		if !errors.Is(err, errIAMPolicyGone) {
+			t.Fatalf("err = %v, want errIAMPolicyGone", err)
+		}
+	})
+
 	t.Run("bounded", func(t *testing.T) {
 		f := (&fakeIAM{}).policies(map[string]string{iamReadARN: iamReadText})
 		f.getPolicyVersion = func(in *iam.GetPolicyVersionInput) (*iam.GetPolicyVersionOutput, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -104,11 +105,7 @@ func readFunction(ctx context.Context, api lambdaAPI, fn functionRef) (map[strin
 		"PolicyConfigured": configured,
 		"FunctionUrl":      url,
 	}
-	tags := make(map[string]string, len(out.Tags))
-	for k, v := range out.Tags {
-		tags[k] = v
-	}
-	return doc, tags, true, nil
+	return doc, maps.Clone(out.Tags), true, nil
 }
 
 // lambdaQualifier returns the Qualifier parameter of a call about fn.

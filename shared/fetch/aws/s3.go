@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -110,9 +111,7 @@ func fetchS3AccountPublicAccessBlock(ctx context.Context, r *Reader, ref resourc
 		return nil, nil, false, err
 	}
 	doc := map[string]any{"AccountId": account}
-	for k, v := range pab {
-		doc[k] = v
-	}
+	maps.Copy(doc, pab)
 	return doc, nil, true, nil
 }
 

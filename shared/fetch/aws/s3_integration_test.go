@@ -2,14 +2,10 @@ package aws
 
 import (
 	"context"
-	"net"
-	"net/http"
-	"net/url"
 	"reflect"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
@@ -19,28 +15,14 @@ import (
 	"github.com/driftwatch/driftwatch/shared/resource"
 )
 
-// s3MotoConfig returns an SDK configuration for srv whose HTTP client
-// dials moto whatever the request's host. S3 Control calls are sent to
-// {account}.{endpoint host} (the SDK's endpoint rules add the account label
-// to a custom endpoint too), and 123456789012.127.0.0.1 resolves nowhere;
-// moto routes by signature and path, not by host, so pinning the dial is
-// enough. The production Reader keeps the SDK's addressing untouched.
+// s3MotoConfig returns an SDK configuration for srv (whose HTTP client
+// reaches moto for S3 Control too).
 func s3MotoConfig(t *testing.T, srv *mototest.Server) aws.Config {
 	t.Helper()
 	cfg, err := srv.Config(context.Background())
 	if err != nil {
 		t.Fatalf("aws config for moto: %v", err)
 	}
-	u, err := url.Parse(srv.URL)
-	if err != nil {
-		t.Fatalf("parse moto URL: %v", err)
-	}
-	var d net.Dialer
-	cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
-		tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, u.Host)
-		}
-	})
 	return cfg
 }
 

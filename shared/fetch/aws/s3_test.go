@@ -3,17 +3,20 @@ package aws
 import (
 	"context"
 	"errors"
+	"net/http"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	s3ctltypes "github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 )
 
 // fakeS3 is an s3API whose answers are set per test; a nil func answers as
@@ -40,6 +43,18 @@ var (
 
 func s3APIError(code string) error {
 	return &smithy.OperationError{ServiceID: "S3", OperationName: "Get", Err: &smithy.GenericAPIError{Code: code, Message: code}}
+}
+
+// s3RedirectError is the error S3 answers a bucket request sent to the
+// wrong region with, as the SDK returns it.
+func s3RedirectError(region string) error {
+	return &smithy.OperationError{ServiceID: "S3", OperationName: "GetBucketLocation", Err: &awshttp.ResponseError{
+		ResponseError: &smithyhttp.ResponseError{
+			Response: &smithyhttp.Response{Response: &http.Response{StatusCode: http.StatusMovedPermanently,
+				Header: http.Header{"X-Amz-Bucket-Region": []string{region}}}},
+			Err: &smithy.GenericAPIError{Code: "PermanentRedirect", Message: "The bucket you are attempting to access must be addressed using the specified endpoint."},
+		},
+	}}
 }
 
 func (f *fakeS3) note(bucket *string) { f.calledFor = append(f.calledFor, aws.ToString(bucket)) }
@@ -345,6 +360,14 @@ func TestReadS3Bucket(t *testing.T) {
 				return nil, s3APIError("SlowDown")
 			}},
 			bucket: "busy", account: "123456789012", wantErr: `get location of bucket "busy"`,
+		},
+		{
+			name: "asked in the wrong region: the region comes from the error's x-amz-bucket-region",
+			fake: &fakeS3{location: func(*s3.GetBucketLocationInput) (*s3.GetBucketLocationOutput, error) {
+				return nil, s3RedirectError("eu-central-1")
+			}},
+			bucket: "fra", account: "123456789012", wantDoc: notConfigured("fra", "eu-central-1"), wantExists: true,
+			wantRegions: []string{"us-west-2", "eu-central-1"},
 		},
 		{
 			name: "region from a location constraint",
