@@ -126,7 +126,8 @@ type Transition struct {
 	Kind Kind
 	Key  Key
 	// Finding is the finding after the transition and any announcement, as
-	// stored; nil when nothing is stored for the key.
+	// stored; nil when nothing is stored for the key, and for Errored,
+	// which reads nothing.
 	Finding *Finding
 	Verdict policy.Verdict
 }
