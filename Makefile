@@ -57,9 +57,9 @@ generate:
 demo: venv
 	$(GO) run ./cmd/driftwatch demo
 
-## bench: the performance benchmarks (numbers go to docs/benchmarks.md).
+## bench: run the benchmarks and write docs/benchmarks.md.
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem -cpu 1 ./shared/change/... ./shared/filter/... ./shared/policy/... ./internal/cli/...
+	$(GO) run ./internal/benchreport -o docs/benchmarks.md
 
 clean:
 	rm -rf bin .aws-sam

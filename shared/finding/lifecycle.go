@@ -87,6 +87,8 @@ type Notifier interface {
 // failing verdict, so an expired exception opens the finding again on the
 // next check.
 type Waiver interface {
+	// Waive reports whether an exception covers f, and why. An error fails
+	// the verdict's application (the change is retried), never waives.
 	Waive(ctx context.Context, f *Finding) (reason string, waived bool, err error)
 }
 

@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/driftwatch/driftwatch/shared/resource"
 )
@@ -42,7 +40,7 @@ func fetchTrail(ctx context.Context, r *Reader, ref resource.Ref) (map[string]an
 // home region when the API does not say.
 func readTrail(ctx context.Context, api cloudtrailAPI, id, region string) (map[string]any, map[string]string, bool, error) {
 	got, err := api.GetTrail(ctx, &cloudtrail.GetTrailInput{Name: aws.String(id)})
-	if awsErrorCodeIs(err, "TrailNotFoundException") {
+	if errorCodeIs(err, "TrailNotFoundException") {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -58,7 +56,7 @@ func readTrail(ctx context.Context, api cloudtrailAPI, id, region string) (map[s
 	}
 
 	status, err := api.GetTrailStatus(ctx, &cloudtrail.GetTrailStatusInput{Name: aws.String(trailARN)})
-	if awsErrorCodeIs(err, "TrailNotFoundException") {
+	if errorCodeIs(err, "TrailNotFoundException") {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -66,7 +64,7 @@ func readTrail(ctx context.Context, api cloudtrailAPI, id, region string) (map[s
 	}
 
 	sel, err := api.GetEventSelectors(ctx, &cloudtrail.GetEventSelectorsInput{TrailName: aws.String(trailARN)})
-	if awsErrorCodeIs(err, "TrailNotFoundException") {
+	if errorCodeIs(err, "TrailNotFoundException") {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -74,7 +72,7 @@ func readTrail(ctx context.Context, api cloudtrailAPI, id, region string) (map[s
 	}
 
 	tags, err := trailTags(ctx, api, trailARN)
-	if awsErrorCodeIs(err, "TrailNotFoundException", "ResourceNotFoundException") {
+	if errorCodeIs(err, "TrailNotFoundException", "ResourceNotFoundException") {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -218,12 +216,6 @@ func regionOf(ref resource.Ref) string {
 		return a.Region
 	}
 	return ref.Region
-}
-
-// awsErrorCodeIs reports whether err is an AWS API error with one of codes.
-func awsErrorCodeIs(err error, codes ...string) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && slices.Contains(codes, apiErr.ErrorCode())
 }
 
 // docStrings converts strings to a document list (never nil).

@@ -56,7 +56,7 @@ func readRecorder(ctx context.Context, api configAPI, name string) (map[string]a
 	recs, err := api.DescribeConfigurationRecorders(ctx, &configservice.DescribeConfigurationRecordersInput{
 		ConfigurationRecorderNames: []string{name},
 	})
-	if awsErrorCodeIs(err, notFound) {
+	if errorCodeIs(err, notFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -70,7 +70,7 @@ func readRecorder(ctx context.Context, api configAPI, name string) (map[string]a
 	sts, err := api.DescribeConfigurationRecorderStatus(ctx, &configservice.DescribeConfigurationRecorderStatusInput{
 		ConfigurationRecorderNames: []string{name},
 	})
-	if awsErrorCodeIs(err, notFound) {
+	if errorCodeIs(err, notFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {

@@ -3,7 +3,6 @@ package aws
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/driftwatch/driftwatch/shared/resource"
 )
@@ -85,12 +83,6 @@ func ec2RefID(ref resource.Ref, prefix string) (id, region string, err error) {
 	return id, region, nil
 }
 
-// ec2NotFound reports whether err is an EC2 API error with one of codes.
-func ec2NotFound(err error, codes ...string) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && slices.Contains(codes, apiErr.ErrorCode())
-}
-
 // ec2Tags maps EC2 tags to a map.
 func ec2Tags(in []types.Tag) map[string]string {
 	out := make(map[string]string, len(in))
@@ -120,7 +112,7 @@ type securityGroupAPI interface {
 // which lists one rule per (permission × source) with its rule ID.
 func readSecurityGroup(ctx context.Context, api securityGroupAPI, id string) (map[string]any, map[string]string, bool, error) {
 	out, err := api.DescribeSecurityGroups(ctx, &ec2.DescribeSecurityGroupsInput{GroupIds: []string{id}})
-	if ec2NotFound(err, "InvalidGroup.NotFound") {
+	if errorCodeIs(err, "InvalidGroup.NotFound") {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -140,7 +132,7 @@ func readSecurityGroup(ctx context.Context, api securityGroupAPI, id string) (ma
 	})
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
-		if ec2NotFound(err, "InvalidGroup.NotFound") {
+		if errorCodeIs(err, "InvalidGroup.NotFound") {
 			return nil, nil, false, nil
 		}
 		if err != nil {
@@ -233,7 +225,7 @@ type networkACLAPI interface {
 // readNetworkACL reads a network ACL with its entries.
 func readNetworkACL(ctx context.Context, api networkACLAPI, id string) (map[string]any, map[string]string, bool, error) {
 	out, err := api.DescribeNetworkAcls(ctx, &ec2.DescribeNetworkAclsInput{NetworkAclIds: []string{id}})
-	if ec2NotFound(err, "InvalidNetworkAclID.NotFound") {
+	if errorCodeIs(err, "InvalidNetworkAclID.NotFound") {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -330,7 +322,7 @@ type ebsSnapshotAPI interface {
 // readEBSSnapshot reads an EBS snapshot and who may create volumes from it.
 func readEBSSnapshot(ctx context.Context, api ebsSnapshotAPI, id string) (map[string]any, map[string]string, bool, error) {
 	out, err := api.DescribeSnapshots(ctx, &ec2.DescribeSnapshotsInput{SnapshotIds: []string{id}})
-	if ec2NotFound(err, "InvalidSnapshot.NotFound") {
+	if errorCodeIs(err, "InvalidSnapshot.NotFound") {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -346,7 +338,7 @@ func readEBSSnapshot(ctx context.Context, api ebsSnapshotAPI, id string) (map[st
 		SnapshotId: aws.String(id),
 		Attribute:  types.SnapshotAttributeNameCreateVolumePermission,
 	})
-	if ec2NotFound(err, "InvalidSnapshot.NotFound") {
+	if errorCodeIs(err, "InvalidSnapshot.NotFound") {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -382,7 +374,7 @@ var amiGone = []string{"InvalidAMIID.NotFound", "InvalidAMIID.Unavailable"}
 // (still listed for a while after DeregisterImage) does not exist.
 func readAMI(ctx context.Context, api amiAPI, id string) (map[string]any, map[string]string, bool, error) {
 	out, err := api.DescribeImages(ctx, &ec2.DescribeImagesInput{ImageIds: []string{id}})
-	if ec2NotFound(err, amiGone...) {
+	if errorCodeIs(err, amiGone...) {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -398,7 +390,7 @@ func readAMI(ctx context.Context, api amiAPI, id string) (map[string]any, map[st
 		ImageId:   aws.String(id),
 		Attribute: types.ImageAttributeNameLaunchPermission,
 	})
-	if ec2NotFound(err, amiGone...) {
+	if errorCodeIs(err, amiGone...) {
 		return nil, nil, false, nil
 	}
 	if err != nil {

@@ -54,9 +54,9 @@ func fetchDetector(ctx context.Context, r *Reader, ref resource.Ref) (map[string
 func readDetector(ctx context.Context, api guarddutyAPI, id string) (map[string]any, map[string]string, bool, error) {
 	out, err := api.GetDetector(ctx, &guardduty.GetDetectorInput{DetectorId: aws.String(id)})
 	switch {
-	case awsErrorCodeIs(err, "ResourceNotFoundException"):
+	case errorCodeIs(err, "ResourceNotFoundException"):
 		return nil, nil, false, nil
-	case awsErrorCodeIs(err, "BadRequestException"):
+	case errorCodeIs(err, "BadRequestException"):
 		listed, lerr := detectorListed(ctx, api, id)
 		if lerr != nil {
 			return nil, nil, false, fmt.Errorf("get detector %q: %w (and %w)", id, err, lerr)

@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/driftwatch/driftwatch/shared/iampolicy"
 	"github.com/driftwatch/driftwatch/shared/resource"
@@ -163,10 +162,7 @@ func iamNameFromARN(id, kind string) (string, error) {
 
 // iamNoSuchEntity reports whether err is IAM's NoSuchEntity error: the
 // resource (or the sub-resource asked for) does not exist.
-func iamNoSuchEntity(err error) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode() == "NoSuchEntity"
-}
+func iamNoSuchEntity(err error) bool { return errorCodeIs(err, "NoSuchEntity") }
 
 // readIAMUser reads an IAM user: its policies, groups and credentials.
 func readIAMUser(ctx context.Context, api iamUserAPI, cache *iamPolicyCache, name string) (map[string]any, map[string]string, bool, error) {

@@ -36,7 +36,7 @@ func fetchKey(ctx context.Context, r *Reader, ref resource.Ref) (map[string]any,
 // the key document.
 func readKey(ctx context.Context, api kmsAPI, id string) (map[string]any, map[string]string, bool, error) {
 	desc, err := api.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: aws.String(id)})
-	if awsErrorCodeIs(err, "NotFoundException") {
+	if errorCodeIs(err, "NotFoundException") {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -66,9 +66,9 @@ func readKey(ctx context.Context, api kmsAPI, id string) (map[string]any, map[st
 	if supported {
 		rot, err := api.GetKeyRotationStatus(ctx, &kms.GetKeyRotationStatusInput{KeyId: aws.String(keyARN)})
 		switch {
-		case awsErrorCodeIs(err, "NotFoundException"):
+		case errorCodeIs(err, "NotFoundException"):
 			return nil, nil, false, nil
-		case awsErrorCodeIs(err, "UnsupportedOperationException", "KMSInvalidStateException"):
+		case errorCodeIs(err, "UnsupportedOperationException", "KMSInvalidStateException"):
 			// The key, in its current state, has no rotation status to read.
 			supported = false
 		case err != nil:
@@ -82,7 +82,7 @@ func readKey(ctx context.Context, api kmsAPI, id string) (map[string]any, map[st
 	}
 
 	pol, err := api.GetKeyPolicy(ctx, &kms.GetKeyPolicyInput{KeyId: aws.String(keyARN), PolicyName: aws.String("default")})
-	if awsErrorCodeIs(err, "NotFoundException") {
+	if errorCodeIs(err, "NotFoundException") {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -98,7 +98,7 @@ func readKey(ctx context.Context, api kmsAPI, id string) (map[string]any, map[st
 		p := kms.NewListResourceTagsPaginator(api, &kms.ListResourceTagsInput{KeyId: aws.String(keyARN)})
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
-			if awsErrorCodeIs(err, "NotFoundException") {
+			if errorCodeIs(err, "NotFoundException") {
 				return nil, nil, false, nil
 			}
 			if err != nil {

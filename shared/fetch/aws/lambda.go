@@ -2,14 +2,12 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
-	"github.com/aws/smithy-go"
 
 	"github.com/driftwatch/driftwatch/shared/iampolicy"
 	"github.com/driftwatch/driftwatch/shared/resource"
@@ -73,7 +71,7 @@ func readFunction(ctx context.Context, api lambdaAPI, fn functionRef) (map[strin
 		name += ":" + fn.qualifier
 	}
 	out, err := api.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(fn.arn), Qualifier: lambdaQualifier(fn)})
-	if lambdaErrorIs(err, lambdaNotFound) {
+	if errorCodeIs(err, lambdaNotFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -121,7 +119,7 @@ func lambdaQualifier(fn functionRef) *string {
 // the empty canonical document (no statements).
 func functionPolicy(ctx context.Context, api lambdaAPI, fn functionRef) (map[string]any, bool, error) {
 	out, err := api.GetPolicy(ctx, &lambda.GetPolicyInput{FunctionName: aws.String(fn.arn), Qualifier: lambdaQualifier(fn)})
-	if lambdaErrorIs(err, lambdaNotFound) {
+	if errorCodeIs(err, lambdaNotFound) {
 		empty, err := iampolicy.Normalize(map[string]any{})
 		return empty, false, err
 	}
@@ -150,7 +148,7 @@ func functionURL(ctx context.Context, api lambdaAPI, fn functionRef) (map[string
 		return url, nil
 	}
 	out, err := api.GetFunctionUrlConfig(ctx, &lambda.GetFunctionUrlConfigInput{FunctionName: aws.String(fn.arn), Qualifier: lambdaQualifier(fn)})
-	if lambdaErrorIs(err, lambdaNotFound) {
+	if errorCodeIs(err, lambdaNotFound) {
 		return url, nil
 	}
 	if err != nil {
@@ -186,12 +184,6 @@ func lambdaStrings(in []string) []any {
 		out[i] = s
 	}
 	return out
-}
-
-// lambdaErrorIs reports whether err is an AWS API error with the given code.
-func lambdaErrorIs(err error, code string) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
 }
 
 // lambdaIsVersion reports whether a qualifier names a published version.

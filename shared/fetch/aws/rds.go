@@ -2,7 +2,6 @@ package aws
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,7 +9,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/driftwatch/driftwatch/shared/resource"
 )
@@ -103,16 +101,10 @@ func rdsIdentifier(ref resource.Ref, kind string) (region, id string, err error)
 	return region, parts[6], nil
 }
 
-// rdsErrorIs reports whether err is an AWS API error with the given code.
-func rdsErrorIs(err error, code string) bool {
-	var apiErr smithy.APIError
-	return errors.As(err, &apiErr) && apiErr.ErrorCode() == code
-}
-
 // readDBInstance reads a DB instance by identifier.
 func readDBInstance(ctx context.Context, api rdsInstanceAPI, id string) (map[string]any, map[string]string, bool, error) {
 	out, err := api.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
-	if rdsErrorIs(err, rdsInstanceNotFound) {
+	if errorCodeIs(err, rdsInstanceNotFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -158,7 +150,7 @@ func readDBInstance(ctx context.Context, api rdsInstanceAPI, id string) (map[str
 // its restore attribute.
 func readDBSnapshot(ctx context.Context, api rdsSnapshotAPI, id string) (map[string]any, map[string]string, bool, error) {
 	out, err := api.DescribeDBSnapshots(ctx, &rds.DescribeDBSnapshotsInput{DBSnapshotIdentifier: aws.String(id)})
-	if rdsErrorIs(err, rdsSnapshotNotFound) {
+	if errorCodeIs(err, rdsSnapshotNotFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -173,7 +165,7 @@ func readDBSnapshot(ctx context.Context, api rdsSnapshotAPI, id string) (map[str
 		return nil, nil, false, nil
 	}
 	attrs, err := api.DescribeDBSnapshotAttributes(ctx, &rds.DescribeDBSnapshotAttributesInput{DBSnapshotIdentifier: aws.String(id)})
-	if rdsErrorIs(err, rdsSnapshotNotFound) {
+	if errorCodeIs(err, rdsSnapshotNotFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -205,7 +197,7 @@ func readDBSnapshot(ctx context.Context, api rdsSnapshotAPI, id string) (map[str
 // restore attribute.
 func readDBClusterSnapshot(ctx context.Context, api rdsClusterSnapshotAPI, id string) (map[string]any, map[string]string, bool, error) {
 	out, err := api.DescribeDBClusterSnapshots(ctx, &rds.DescribeDBClusterSnapshotsInput{DBClusterSnapshotIdentifier: aws.String(id)})
-	if rdsErrorIs(err, rdsClusterSnapshotNotFound) {
+	if errorCodeIs(err, rdsClusterSnapshotNotFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {
@@ -220,7 +212,7 @@ func readDBClusterSnapshot(ctx context.Context, api rdsClusterSnapshotAPI, id st
 		return nil, nil, false, nil
 	}
 	attrs, err := api.DescribeDBClusterSnapshotAttributes(ctx, &rds.DescribeDBClusterSnapshotAttributesInput{DBClusterSnapshotIdentifier: aws.String(id)})
-	if rdsErrorIs(err, rdsClusterSnapshotNotFound) {
+	if errorCodeIs(err, rdsClusterSnapshotNotFound) {
 		return nil, nil, false, nil
 	}
 	if err != nil {

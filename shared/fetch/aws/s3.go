@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	s3types "github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
-	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/driftwatch/driftwatch/shared/iampolicy"
@@ -159,7 +158,7 @@ func readS3Bucket(ctx context.Context, c s3Clients, name, account string) (map[s
 		{"public access block", func() error {
 			out, err := api.GetPublicAccessBlock(ctx, &s3.GetPublicAccessBlockInput{Bucket: in})
 			switch {
-			case s3Code(err) == s3NoSuchPublicAccessBlk:
+			case errorCode(err) == s3NoSuchPublicAccessBlk:
 				doc["PublicAccessBlock"] = s3PublicAccessBlockDoc(false, nil, nil, nil, nil)
 				return nil
 			case err != nil:
@@ -185,7 +184,7 @@ func readS3Bucket(ctx context.Context, c s3Clients, name, account string) (map[s
 		{"encryption", func() error {
 			out, err := api.GetBucketEncryption(ctx, &s3.GetBucketEncryptionInput{Bucket: in})
 			switch {
-			case s3Code(err) == s3NoEncryptionConfig:
+			case errorCode(err) == s3NoEncryptionConfig:
 				doc["Encryption"] = map[string]any{"Configured": false, "Rules": []any{}}
 				return nil
 			case err != nil:
@@ -211,7 +210,7 @@ func readS3Bucket(ctx context.Context, c s3Clients, name, account string) (map[s
 		{"ownership controls", func() error {
 			out, err := api.GetBucketOwnershipControls(ctx, &s3.GetBucketOwnershipControlsInput{Bucket: in})
 			switch {
-			case s3Code(err) == s3NoOwnershipControls:
+			case errorCode(err) == s3NoOwnershipControls:
 				doc["OwnershipControls"] = map[string]any{"ObjectOwnership": ""}
 				return nil
 			case err != nil:
@@ -223,7 +222,7 @@ func readS3Bucket(ctx context.Context, c s3Clients, name, account string) (map[s
 		{"tags", func() error {
 			out, err := api.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: in})
 			switch {
-			case s3Code(err) == s3NoSuchTagSet:
+			case errorCode(err) == s3NoSuchTagSet:
 				return nil
 			case err != nil:
 				return err
@@ -237,7 +236,7 @@ func readS3Bucket(ctx context.Context, c s3Clients, name, account string) (map[s
 	}
 	for _, s := range steps {
 		err := s.read()
-		if s3Code(err) == s3NoSuchBucket {
+		if errorCode(err) == s3NoSuchBucket {
 			return nil, nil, false, nil
 		}
 		if err != nil {
@@ -255,7 +254,7 @@ func readS3Bucket(ctx context.Context, c s3Clients, name, account string) (map[s
 func locateS3Bucket(ctx context.Context, c s3Clients, name string) (region string, exists bool, err error) {
 	loc, err := c.region(c.home).GetBucketLocation(ctx, &s3.GetBucketLocationInput{Bucket: aws.String(name)})
 	switch {
-	case s3Code(err) == s3NoSuchBucket:
+	case errorCode(err) == s3NoSuchBucket:
 		return "", false, nil
 	case err != nil:
 		if r := s3BucketRegionHeader(err); r != "" {
@@ -280,7 +279,7 @@ func s3BucketRegionHeader(err error) string {
 // or Configured false and an empty document when the bucket has none.
 func readS3BucketPolicy(ctx context.Context, api s3API, name string) (map[string]any, error) {
 	out, err := api.GetBucketPolicy(ctx, &s3.GetBucketPolicyInput{Bucket: aws.String(name)})
-	if s3Code(err) == s3NoSuchBucketPolicy {
+	if errorCode(err) == s3NoSuchBucketPolicy {
 		return map[string]any{"Configured": false, "Document": map[string]any{}}, nil
 	}
 	if err != nil {
@@ -302,7 +301,7 @@ func readS3BucketPolicy(ctx context.Context, api s3API, name string) (map[string
 // because a bucket's exposure cannot be judged without it.
 func readS3AccountPublicAccessBlock(ctx context.Context, api s3ControlAPI, account string) (map[string]any, error) {
 	out, err := api.GetPublicAccessBlock(ctx, &s3control.GetPublicAccessBlockInput{AccountId: aws.String(account)})
-	if s3Code(err) == s3NoSuchPublicAccessBlk {
+	if errorCode(err) == s3NoSuchPublicAccessBlk {
 		return s3PublicAccessBlockDoc(false, nil, nil, nil, nil), nil
 	}
 	if err != nil {
@@ -414,13 +413,4 @@ func s3AccountOf(arn string) string {
 		return ""
 	}
 	return parts[4]
-}
-
-// s3Code returns the API error code of err, or "".
-func s3Code(err error) string {
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
-		return apiErr.ErrorCode()
-	}
-	return ""
 }

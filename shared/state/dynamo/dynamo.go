@@ -22,6 +22,7 @@ import (
 	"errors"
 	"fmt"
 	"iter"
+	"slices"
 	"strconv"
 	"time"
 
@@ -302,9 +303,11 @@ type tableAPI interface {
 }
 
 // CreateTable creates the table with the layout the store needs (on-demand
-// billing, the status index, TTL on expires_at) and waits until it is
-// active. It is for tests and local setups; deployments declare the same
-// table in template.yaml.
+// billing, the status index, TTL on expires_at), waits until it is active
+// and enables TTL. A table that already exists is accepted if it has the
+// status index (so a retried call, or a second start, succeeds). It is for
+// tests and local setups; deployments declare the same table in
+// template.yaml.
 func CreateTable(ctx context.Context, api tableAPI, table string) error {
 	str := types.ScalarAttributeTypeS
 	_, err := api.CreateTable(ctx, &dynamodb.CreateTableInput{
@@ -328,11 +331,18 @@ func CreateTable(ctx context.Context, api tableAPI, table string) error {
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		}},
 	})
-	if err != nil {
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("create table %s: %w", table, err)
 	}
-	if err := dynamodb.NewTableExistsWaiter(api).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 5*time.Minute); err != nil {
+	out, err := dynamodb.NewTableExistsWaiter(api).WaitForOutput(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(table)}, 5*time.Minute)
+	if err != nil {
 		return fmt.Errorf("wait for table %s: %w", table, err)
+	}
+	if !slices.ContainsFunc(out.Table.GlobalSecondaryIndexes, func(i types.GlobalSecondaryIndexDescription) bool {
+		return aws.ToString(i.IndexName) == StatusIndex
+	}) {
+		return fmt.Errorf("table %s exists without the %s index", table, StatusIndex)
 	}
 	_, err = api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
 		TableName: aws.String(table),

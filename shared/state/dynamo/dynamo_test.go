@@ -78,8 +78,20 @@ func TestCreateTableLayout(t *testing.T) {
 	if d := ttl.TimeToLiveDescription; d == nil || aws.ToString(d.AttributeName) != TTLAttribute || d.TimeToLiveStatus != types.TimeToLiveStatusEnabled {
 		t.Errorf("TTL = %+v, want enabled on %s", d, TTLAttribute)
 	}
-	if err := CreateTable(ctx, client, table); err == nil || !strings.Contains(err.Error(), "create table "+table) {
+	if err := CreateTable(ctx, client, table); err != nil {
 		t.Errorf("CreateTable of an existing table: %v", err)
+	}
+	// A table of the same name without the index is refused.
+	if _, err := client.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(table + "-bare"),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: types.KeyTypeHash}},
+	}); err != nil {
+		t.Fatalf("create a bare table: %v", err)
+	}
+	if err := CreateTable(ctx, client, table+"-bare"); err == nil || !strings.Contains(err.Error(), "without the by-status index") {
+		t.Errorf("CreateTable over a table without the index: %v", err)
 	}
 }
 

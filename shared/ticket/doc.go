@@ -1,0 +1,23 @@
+// Package ticket holds what the ticket notifiers share: the text of a
+// ticket as data (Body, built from a finding and a notice by Opened,
+// Repeated, Reopened and Resolved), the sanitising of untrusted values
+// (Line, Block), the credential type that never shows itself (Secret), and
+// the HTTP timeouts and retries every ticket client uses (Retry).
+//
+// The notifiers live in the subpackages: jira (Jira Cloud REST API v3,
+// hand-written client) and github (GitHub Issues through go-github). Both
+// implement finding.Notifier, and both find a finding's ticket again by the
+// label finding.Key.Label before they create one, so that a notice delivered
+// twice (a retry after a timeout) never opens a second ticket.
+//
+// # Untrusted text
+//
+// Bucket names, principal ARNs, user agents and verdict messages come from
+// events and resources that an attacker may control. A Body keeps them
+// apart from driftwatch's own text: Field.Value and Section.Block are shown
+// literally (Jira: text nodes with a code mark or a code block, which Jira
+// never interprets; GitHub: code spans and fenced code blocks, in which
+// Markdown does not recognise mentions, links or HTML). Line and Block
+// replace control and invisible formatting characters with visible escapes
+// first, so a value cannot break out of its line, and bound its length.
+package ticket
