@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -67,7 +68,9 @@ type results map[string]map[string][]float64
 func run(out string, count int) error {
 	pkgs := map[string][]string{}
 	for _, f := range figures {
-		pkgs[f.Pkg] = append(pkgs[f.Pkg], f.Bench)
+		if !slices.Contains(pkgs[f.Pkg], f.Bench) {
+			pkgs[f.Pkg] = append(pkgs[f.Pkg], f.Bench)
+		}
 	}
 	pkgs[builtinPkg] = append(pkgs[builtinPkg], builtinBench)
 	res := results{}
@@ -161,12 +164,15 @@ func render(res results, count int) []byte {
 	sort.Strings(keys)
 	for _, k := range keys {
 		p50, _ := median(res[k]["p50-ns"])
-		p99, _ := median(res[k]["p99-ns"])
+		p99 := "–"
+		if v, ok := median(res[k]["p99-ns"]); ok {
+			p99 = us(v)
+		}
 		met := "yes"
 		if p50 >= 20000 {
 			met = "**no**"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", strings.TrimPrefix(k, builtinPkg+" "+builtinBench+"/"), us(p50), us(p99), met)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", strings.TrimPrefix(k, builtinPkg+" "+builtinBench+"/"), us(p50), p99, met)
 	}
 	b.WriteString(notes)
 	return []byte(b.String())
