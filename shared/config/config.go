@@ -22,12 +22,14 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -269,25 +271,32 @@ func Parse(name string, data []byte) (*Config, error) {
 	w := walker{lines: map[string]int{}}
 	if len(doc.Content) > 0 && doc.Content[0].ShortTag() != "!!null" {
 		// Check the shape first, to report every unknown field and
-		// misplaced value with its path; then decode strictly.
+		// misplaced value with its path; then decode strictly. When the
+		// shape is wrong, decode what can be decoded, to report the
+		// validation problems of the rest in the same go.
 		w.walk(doc.Content[0], reflect.TypeFor[Config](), "")
-		if len(w.problems) > 0 {
-			return nil, &Error{File: name, Problems: w.problems}
-		}
-		if err := decodeStrict(data, c); err != nil {
-			return nil, fmt.Errorf("decode config %s: %w", name, err)
+		if len(w.problems) == 0 {
+			if err := decodeStrict(data, c); err != nil {
+				return nil, fmt.Errorf("decode config %s: %w", name, err)
+			}
+		} else {
+			_ = yaml.Unmarshal(data, c) // the walker reported what fails
 		}
 	}
 	c.applyDefaults()
-	if err := c.Validate(); err != nil {
-		var e *Error
-		if errors.As(err, &e) {
-			e.File = name
-			for i := range e.Problems {
-				e.Problems[i].Line = w.line(e.Problems[i].Path)
+	ps := w.problems
+	var verr *Error
+	if err := c.Validate(); errors.As(err, &verr) {
+		for _, p := range verr.Problems {
+			if !w.reported(p.Path) {
+				p.Line = w.line(p.Path)
+				ps = append(ps, p)
 			}
 		}
-		return nil, err
+	}
+	if len(ps) > 0 {
+		slices.SortStableFunc(ps, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
+		return nil, &Error{File: name, Problems: ps}
 	}
 	return c, nil
 }

@@ -55,8 +55,9 @@ func (d Date) End() time.Time { return d.t.AddDate(0, 0, 1) }
 
 // UnmarshalYAML reads YYYY-MM-DD (quoted or not).
 func (d *Date) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError lets decoding go on with the other fields.
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a date YYYY-MM-DD", n.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: want a date YYYY-MM-DD", n.Line)}}
 	}
 	if n.ShortTag() == "!!null" {
 		*d = Date{}
@@ -64,7 +65,7 @@ func (d *Date) UnmarshalYAML(n *yaml.Node) error {
 	}
 	v, err := ParseDate(n.Value)
 	if err != nil {
-		return err
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
 	}
 	*d = v
 	return nil

@@ -51,6 +51,17 @@ func (w *walker) line(path string) int {
 	return 0
 }
 
+// reported reports whether the walker found a problem at path or one of
+// its ancestors (a validation problem there would repeat it).
+func (w *walker) reported(path string) bool {
+	for _, p := range w.problems {
+		if path == p.Path || strings.HasPrefix(path, p.Path+".") || strings.HasPrefix(path, p.Path+"[") {
+			return true
+		}
+	}
+	return false
+}
+
 // walk checks node n, found at path, against type t.
 func (w *walker) walk(n *yaml.Node, t reflect.Type, path string) {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {

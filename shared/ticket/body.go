@@ -58,7 +58,9 @@ type Field struct {
 func code(name, value string) Field { return Field{Name: name, Value: Line(value, MaxValue)} }
 
 // text returns a Field showing text driftwatch formatted.
-func text(name, value string) Field { return Field{Name: name, Value: Line(value, MaxValue), Text: true} }
+func text(name, value string) Field {
+	return Field{Name: name, Value: Line(value, MaxValue), Text: true}
+}
 
 // fields drops the fields with empty values.
 func fields(fs ...Field) []Field {

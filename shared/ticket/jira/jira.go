@@ -138,7 +138,15 @@ func (n *Notifier) Repeated(ctx context.Context, f *finding.Finding, no finding.
 			return finding.Refs{}, err
 		}
 	}
-	if err := n.comment(ctx, key, ticket.Repeated(f, no)); err != nil {
+	err := n.comment(ctx, key, ticket.Repeated(f, no))
+	if notFound(err) && key == f.Tickets[Name] {
+		// The ticket was deleted: open a new one.
+		if key, _, err = n.ensure(ctx, f, openingNotice(f)); err != nil {
+			return finding.Refs{}, err
+		}
+		err = n.comment(ctx, key, ticket.Repeated(f, no))
+	}
+	if err != nil {
 		return finding.Refs{}, fmt.Errorf("comment on finding %s: %w", f.Key, err)
 	}
 	return refs(key), nil
@@ -158,6 +166,9 @@ func (n *Notifier) Resolved(ctx context.Context, f *finding.Finding, no finding.
 		key = found
 	}
 	done, err := n.isDone(ctx, key)
+	if notFound(err) {
+		return finding.Refs{}, nil // the ticket was deleted: nothing to close
+	}
 	if err != nil {
 		return finding.Refs{}, fmt.Errorf("resolve finding %s: %w", f.Key, err)
 	}
@@ -209,6 +220,12 @@ func (n *Notifier) ensure(ctx context.Context, f *finding.Finding, no finding.No
 	}
 	return "", false, fmt.Errorf("create jira issue for finding %s in project %s: %w (no issue labelled %s found yet; the next delivery searches again): %w",
 		f.Key, n.cfg.Project, ticket.ErrOutcomeUnknown, label, err)
+}
+
+// notFound reports whether err is a 404 from Jira.
+func notFound(err error) bool {
+	var he *ticket.HTTPError
+	return errors.As(err, &he) && he.Status == http.StatusNotFound
 }
 
 // ambiguous reports whether a failed creation may have created the issue.
