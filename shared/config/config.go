@@ -116,22 +116,25 @@ type Slack struct {
 }
 
 // SlackRouting chooses a channel per finding: the first route that
-// matches, else the default channel.
+// matches, else the default channel. It has the shape of slack.Routing.
 type SlackRouting struct {
-	// DefaultChannel is the channel (name with # or ID) of findings no
-	// route matches. Required in bot mode.
-	DefaultChannel string `yaml:"default_channel"`
+	// Default is the channel (ID such as C0123ABCD, or #name) of findings
+	// no route matches. Required in bot mode.
+	Default string `yaml:"default"`
 	// Routes are tried in order.
 	Routes []SlackRoute `yaml:"routes"`
 }
 
-// SlackRoute sends matching findings to a channel. Every criterion given
-// must match; a route with none matches everything.
+// SlackRoute sends matching findings to a channel. Every condition given
+// must hold, and at least one must be given. Its fields are those of
+// slack.Route, so slack.Route(r) converts it.
 type SlackRoute struct {
-	// Rule matches the rule ID.
-	Rule Glob `yaml:"rule"`
-	// Account matches the account (AWS account ID, Azure subscription).
-	Account Glob `yaml:"account"`
+	// Rules are globs over the rule ID (path.Match syntax: *, ?, [a-z]);
+	// any may match.
+	Rules []string `yaml:"rules"`
+	// Accounts are account IDs (AWS accounts, Azure subscriptions); the
+	// finding's must be one of them.
+	Accounts []string `yaml:"accounts"`
 	// MinSeverity matches findings of this severity or higher.
 	MinSeverity string `yaml:"min_severity"`
 	// Channel is where matching findings go.
@@ -152,8 +155,16 @@ type Jira struct {
 	// DoneTransition is the transition name that closes an issue (default
 	// Done).
 	DoneTransition string `yaml:"done_transition"`
+	// Resolution, if set, is the resolution name sent with the done
+	// transition, for workflows whose done screen requires one (Fixed).
+	Resolution string `yaml:"resolution"`
 	// Labels are added to every issue, beside the finding's label.
 	Labels []string `yaml:"labels"`
+	// Priorities maps a severity (critical, high, medium, low, info) to a
+	// Jira priority name; a severity not listed sets no priority.
+	Priorities map[string]string `yaml:"priorities"`
+	// Timeout bounds each HTTP request (0: the ticket client's default).
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // GitHub is the GitHub Issues ticket integration.
@@ -168,6 +179,8 @@ type GitHub struct {
 	BaseURL string `yaml:"base_url"`
 	// Labels are added to every issue, beside the finding's label.
 	Labels []string `yaml:"labels"`
+	// Timeout bounds each HTTP request (0: the ticket client's default).
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // Publish is the EventBridge bus findings are published to.
@@ -214,7 +227,7 @@ type TagWaivers struct {
 	// Enabled turns tag waivers on (default off).
 	Enabled bool `yaml:"enabled"`
 	// Key is the tag key (default driftwatch:waive); its value is "*" or
-	// rule IDs separated by spaces or commas.
+	// rule IDs separated by spaces, commas or slashes.
 	Key string `yaml:"key"`
 }
 

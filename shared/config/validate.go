@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path"
 	"regexp"
 	"slices"
 	"strings"
@@ -177,8 +178,8 @@ func (s *Slack) validate(ps *problems) {
 		if s.WebhookURL != "" {
 			ps.add("slack.webhook_url", "applies to mode webhook only")
 		}
-		if ps.required("slack.routing.default_channel", s.Routing.DefaultChannel) {
-			ps.noSpace("slack.routing.default_channel", s.Routing.DefaultChannel, "channel")
+		if ps.required("slack.routing.default", s.Routing.Default) {
+			ps.channel("slack.routing.default", s.Routing.Default)
 		}
 	case SlackWebhook:
 		if ps.required("slack.webhook_url", string(s.WebhookURL)) {
@@ -187,24 +188,39 @@ func (s *Slack) validate(ps *problems) {
 		if s.Token != "" {
 			ps.add("slack.token", "applies to mode bot only")
 		}
-		if s.Routing.DefaultChannel != "" || len(s.Routing.Routes) > 0 {
+		if s.Routing.Default != "" || len(s.Routing.Routes) > 0 {
 			ps.add("slack.routing", "applies to mode bot only (a webhook posts to its own channel)")
 		}
 	}
 	for i, r := range s.Routing.Routes {
 		p := fmt.Sprintf("slack.routing.routes[%d]", i)
-		if r.Rule != "" {
-			ps.glob(p+".rule", r.Rule)
+		if len(r.Rules) == 0 && len(r.Accounts) == 0 && r.MinSeverity == "" {
+			ps.add(p, "no condition: give rules, accounts or min_severity (the default channel takes the rest)")
 		}
-		if r.Account != "" {
-			ps.glob(p+".account", r.Account)
+		for j, g := range r.Rules {
+			if _, err := path.Match(g, ""); g == "" || err != nil {
+				ps.add(fmt.Sprintf("%s.rules[%d]", p, j), "%q is not a glob (path.Match syntax: *, ?, [a-z])", g)
+			}
+		}
+		for j, a := range r.Accounts {
+			ps.required(fmt.Sprintf("%s.accounts[%d]", p, j), a)
 		}
 		if r.MinSeverity != "" {
 			ps.oneOf(p+".min_severity", r.MinSeverity, Severities)
 		}
 		if ps.required(p+".channel", r.Channel) {
-			ps.noSpace(p+".channel", r.Channel, "channel")
+			ps.channel(p+".channel", r.Channel)
 		}
+	}
+}
+
+// channel checks a Slack channel ID or name.
+func (ps *problems) channel(path, ch string) {
+	switch {
+	case len(ch) > 81:
+		ps.add(path, "channel %q is longer than 80 characters", ch)
+	case strings.ContainsAny(ch, " \t\r\n"):
+		ps.add(path, "channel %q contains white space", ch)
 	}
 }
 
@@ -250,6 +266,14 @@ func (j *Jira) validate(ps *problems) {
 			ps.noSpace(p, l, "label")
 		}
 	}
+	for _, sev := range sortedKeys(j.Priorities) {
+		p := join("jira.priorities", sev)
+		ps.oneOf(p, sev, Severities)
+		ps.required(p, j.Priorities[sev])
+	}
+	if j.Timeout < 0 {
+		ps.add("jira.timeout", "negative")
+	}
 }
 
 func (g *GitHub) validate(ps *problems) {
@@ -267,6 +291,9 @@ func (g *GitHub) validate(ps *problems) {
 	}
 	for i, l := range g.Labels {
 		ps.required(fmt.Sprintf("github.labels[%d]", i), l)
+	}
+	if g.Timeout < 0 {
+		ps.add("github.timeout", "negative")
 	}
 }
 

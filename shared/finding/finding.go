@@ -17,6 +17,7 @@
 package finding
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -152,6 +153,9 @@ type Finding struct {
 	SlackTS        string    `json:"slack_ts,omitempty"`
 	// Tickets maps a ticket system to the ticket's key.
 	Tickets map[string]string `json:"tickets,omitempty"`
+	// Tags are the resource's tags as of the latest failing read (waivers
+	// and messages read them).
+	Tags map[string]string `json:"tags,omitempty"`
 	// Events are the IDs of the latest changes applied (newest last, at
 	// most 32), so that a change delivered again is not counted again.
 	Events []string `json:"events,omitempty"`
@@ -177,6 +181,7 @@ func (f *Finding) Clone() *Finding {
 			c.Tickets[k] = v
 		}
 	}
+	c.Tags = maps.Clone(f.Tags)
 	c.Events = slices.Clone(f.Events)
 	c.Outbox = make([]Notice, len(f.Outbox))
 	for i, n := range f.Outbox {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -355,7 +356,7 @@ func (l *Lifecycle) decide(ctx context.Context, cur *Finding, key Key, ch *chang
 			f.Region = ch.Region
 		}
 		f.remember(sum.EventID)
-		l.refresh(f, v)
+		l.refresh(f, res, v)
 		l.reopen(f, sum, at)
 		kind, err := l.openOrSuppress(ctx, f, sum)
 		return f, kind, err
@@ -385,7 +386,7 @@ func (l *Lifecycle) decide(ctx context.Context, cur *Finding, key Key, ch *chang
 		}
 		return f, Resolved, nil
 	}
-	l.refresh(f, v)
+	l.refresh(f, res, v)
 	if f.Status == StatusResolved {
 		l.reopen(f, sum, at)
 		kind, err := l.openOrSuppress(ctx, f, sum)
@@ -426,9 +427,13 @@ func (l *Lifecycle) decide(ctx context.Context, cur *Finding, key Key, ch *chang
 	return f, kind, nil
 }
 
-// refresh copies what the latest failing verdict says about the rule.
-func (l *Lifecycle) refresh(f *Finding, v policy.Verdict) {
+// refresh copies what the latest failing verdict says about the rule, and
+// the resource's tags as read.
+func (l *Lifecycle) refresh(f *Finding, res resource.Resource, v policy.Verdict) {
 	f.Severity, f.Message = v.Severity, v.Message
+	if res.Exists {
+		f.Tags = maps.Clone(res.Tags)
+	}
 	if v.Rule != nil {
 		f.Title = v.Rule.Title
 		if f.Severity == "" {
