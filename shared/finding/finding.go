@@ -17,6 +17,7 @@
 package finding
 
 import (
+	"encoding/json"
 	"maps"
 	"slices"
 	"time"
@@ -60,7 +61,15 @@ type Change struct {
 	UserAgent string `json:"user_agent,omitempty"`
 	Service   string `json:"service,omitempty"`
 	Operation string `json:"operation,omitempty"`
+	// Request is the change's request parameters as sent (CloudTrail's
+	// requestParameters, JSON text), kept when at most MaxRequest bytes so
+	// that notices can say what the change did. A string keeps Change
+	// comparable.
+	Request string `json:"request,omitempty"`
 }
+
+// MaxRequest bounds the request parameters a finding keeps.
+const MaxRequest = 8 << 10
 
 // Summarize returns the summary of ch (the zero Change for nil, a scan).
 func Summarize(ch *change.Change) Change {
@@ -77,7 +86,17 @@ func Summarize(ch *change.Change) Change {
 		UserAgent:     ch.UserAgent,
 		Service:       ch.Service,
 		Operation:     ch.Operation,
+		Request:       request(ch.RequestJSON),
 	}
+}
+
+// request returns raw as text when it is a JSON object of at most
+// MaxRequest bytes, else "".
+func request(raw json.RawMessage) string {
+	if len(raw) == 0 || len(raw) > MaxRequest || raw[0] != '{' {
+		return ""
+	}
+	return string(raw)
 }
 
 // Refs are where a finding was announced: what a Notifier returns and the

@@ -17,7 +17,7 @@ const (
 	maxMessage = 1500 // the verdict message
 	maxParams  = 2400 // the request-parameters code block
 	maxField   = 1900
-	maxText    = 2900
+	maxURL     = 1000 // a console link; longer ones are left out
 	ellipsis   = "…"
 )
 

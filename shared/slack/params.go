@@ -17,7 +17,7 @@ const (
 	maxParamLine   = 240 // bytes of one "name: value" line
 	maxParamName   = 64  // bytes of a parameter's name
 	maxListItems   = 3   // list items shown; the rest are counted
-	maxDepth       = 3   // nesting shown; deeper objects become {…}
+	maxDepth       = 5   // nesting shown; deeper objects become {…}
 	maxStatements  = 3   // policy statements shown
 	maxPolicyItems = 3   // principals, actions, resources shown per statement
 )
