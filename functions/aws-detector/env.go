@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"os"
+
 	"log/slog"
 	"strings"
+
+	dwconfig "github.com/driftwatch/driftwatch/shared/config"
 )
 
 // environment is the detector's configuration, read once at cold start.
@@ -18,6 +22,39 @@ type environment struct {
 	LogLevel slog.Level
 	// S3PathStyle is set when AWS_ENDPOINT_URL points at an emulator.
 	S3PathStyle bool
+	// ConfigPath is the driftwatch.yaml to read (DRIFTWATCH_CONFIG; default
+	// driftwatch.yaml beside the binary when present).
+	ConfigPath string
+	// Table is the DynamoDB findings table (DRIFTWATCH_TABLE); when set it
+	// overrides the config's store.
+	Table string
+}
+
+// config reads the config file, if any, and applies the environment's
+// overrides.
+func (e environment) config() (*dwconfig.Config, error) {
+	cfg := dwconfig.Default()
+	path := e.ConfigPath
+	if path == "" {
+		if _, err := os.Stat("driftwatch.yaml"); err == nil {
+			path = "driftwatch.yaml"
+		}
+	}
+	if path != "" {
+		c, err := dwconfig.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	}
+	cfg.OwnPrincipals = append(cfg.OwnPrincipals, e.OwnPrincipals...)
+	if e.Table != "" {
+		cfg.Store = dwconfig.Store{Kind: dwconfig.StoreDynamoDB, Table: e.Table, SeenTTL: cfg.Store.SeenTTL}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 func loadEnv(getenv func(string) string) (environment, error) {
@@ -34,5 +71,7 @@ func loadEnv(getenv func(string) string) (environment, error) {
 		}
 	}
 	e.S3PathStyle = getenv("AWS_ENDPOINT_URL") != ""
+	e.ConfigPath = getenv("DRIFTWATCH_CONFIG")
+	e.Table = getenv("DRIFTWATCH_TABLE")
 	return e, nil
 }

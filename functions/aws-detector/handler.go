@@ -10,17 +10,13 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/driftwatch/driftwatch/shared/change"
-	"github.com/driftwatch/driftwatch/shared/detect"
+	"github.com/driftwatch/driftwatch/shared/finding"
+	"github.com/driftwatch/driftwatch/shared/pipeline"
 )
 
-// processor is the detection pipeline for one change.
+// processor is the whole pipeline for one change: detection and findings.
 type processor interface {
-	Process(ctx context.Context, ch *change.Change) detect.Outcome
-}
-
-// sink receives every outcome that was checked.
-type sink interface {
-	Handle(ctx context.Context, out detect.Outcome) error
+	Handle(ctx context.Context, ch *change.Change) (pipeline.Result, error)
 }
 
 // parker puts a message that can never be processed in the dead-letter
@@ -33,8 +29,7 @@ type parker interface {
 // (EventBridge rule → SQS → Lambda) and reports per-item failures, or one
 // EventBridge event invoked directly.
 type handler struct {
-	det  processor
-	sink sink
+	pipe processor
 	park parker // nil: permanent failures are retried until SQS redrives them
 	log  *slog.Logger
 }
@@ -89,33 +84,35 @@ func (h *handler) batch(ctx context.Context, ev events.SQSEvent) events.SQSEvent
 }
 
 // message processes every change in one message body. A body that does not
-// decode, or a watched change whose resource cannot be named, is
-// permanent; a failed read or sink is transient.
+// decode, or a watched change whose resource the event does not name, is
+// permanent; a failed read or a store or notifier failure is transient.
 func (h *handler) message(ctx context.Context, src string, body []byte) error {
 	changes, errs := change.Decode(src, body)
 	var perm, trans []error
-	for _, e := range errs {
-		perm = append(perm, e)
-	}
+	perm = append(perm, errs...)
 	for i := range changes {
-		out := h.det.Process(ctx, &changes[i])
-		ch := out.Change
-		if out.Ignored != "" {
-			h.log.DebugContext(ctx, "change ignored", "event_id", ch.EventID, "operation", ch.Operation, "reason", string(out.Ignored))
+		ch := &changes[i]
+		res, err := h.pipe.Handle(ctx, ch)
+		switch {
+		case errors.Is(err, pipeline.ErrUnresolvable):
+			perm = append(perm, err)
+			continue
+		case err != nil:
+			trans = append(trans, err)
+			continue
+		case res.Duplicate:
+			h.log.DebugContext(ctx, "duplicate delivery skipped", "event_id", ch.EventID)
+			continue
+		case res.Outcome.Ignored != "":
+			h.log.DebugContext(ctx, "change ignored", "event_id", ch.EventID, "operation", ch.Operation, "reason", string(res.Outcome.Ignored))
 			continue
 		}
-		if out.Err != nil {
-			perm = append(perm, out.Err)
-			continue
-		}
-		for _, c := range out.Checked {
+		for _, c := range res.Outcome.Checked {
 			if c.Err != nil {
 				trans = append(trans, c.Err)
 			}
 		}
-		if err := h.sink.Handle(ctx, out); err != nil {
-			trans = append(trans, fmt.Errorf("handle outcome of event %s: %w", ch.EventID, err))
-		}
+		h.logResult(ctx, res)
 	}
 	switch {
 	case len(trans) > 0:
@@ -126,18 +123,14 @@ func (h *handler) message(ctx context.Context, src string, body []byte) error {
 	return nil
 }
 
-// logSink writes every verdict as a structured log line.
-type logSink struct{ log *slog.Logger }
-
-func (s logSink) Handle(ctx context.Context, out detect.Outcome) error {
-	for _, v := range out.Verdicts() {
-		lvl := slog.LevelInfo
-		if v.Result != "pass" {
-			lvl = slog.LevelWarn
+// logResult writes one line per finding transition.
+func (h *handler) logResult(ctx context.Context, res pipeline.Result) {
+	for _, t := range res.Transitions {
+		if t.Kind == finding.Unchanged {
+			continue
 		}
-		s.log.Log(ctx, lvl, "verdict", "event_id", v.EventID, "rule", v.RuleID, "severity", v.Severity,
-			"resource_type", v.Resource.Type, "resource_id", v.Resource.ID, "result", string(v.Result),
-			"message", v.Message, "principal", out.Change.Principal.ARN)
+		h.log.InfoContext(ctx, "finding", "action", string(t.Kind), "event_id", res.Outcome.Change.EventID,
+			"rule", t.Verdict.RuleID, "severity", t.Verdict.Severity, "resource_id", t.Verdict.Resource.ID,
+			"result", string(t.Verdict.Result), "principal", res.Outcome.Change.Principal.ARN)
 	}
-	return nil
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 
@@ -13,28 +15,22 @@ import (
 
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/detect"
+	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/policy"
 	"github.com/driftwatch/driftwatch/shared/resource"
 )
 
-// fakeDetector answers per event ID.
-type fakeDetector struct {
-	outcome func(ch *change.Change) detect.Outcome
-	seen    []string
+// fakePipeline answers per change.
+type fakePipeline struct {
+	result func(ch *change.Change) (pipeline.Result, error)
+	seen   []string
 }
 
-var _ processor = (*fakeDetector)(nil)
+var _ processor = (*fakePipeline)(nil)
 
-func (f *fakeDetector) Process(_ context.Context, ch *change.Change) detect.Outcome {
+func (f *fakePipeline) Handle(_ context.Context, ch *change.Change) (pipeline.Result, error) {
 	f.seen = append(f.seen, ch.EventID)
-	return f.outcome(ch)
-}
-
-type fakeSink struct{ got []detect.Outcome }
-
-func (f *fakeSink) Handle(_ context.Context, out detect.Outcome) error {
-	f.got = append(f.got, out)
-	return nil
+	return f.result(ch)
 }
 
 type fakeParker struct {
@@ -70,29 +66,33 @@ func sqsBatch(bodies ...string) json.RawMessage {
 	return raw
 }
 
-func checked(ch *change.Change) detect.Outcome {
+func checked(ch *change.Change) (pipeline.Result, error) {
 	ref := resource.Ref{Type: "AWS::S3::Bucket", ID: "arn:aws:s3:::b"}
-	return detect.Outcome{Change: ch, Checked: []detect.Checked{{
+	return pipeline.Result{Outcome: detect.Outcome{Change: ch, Checked: []detect.Checked{{
 		Resource: resource.Resource{Ref: ref, Exists: true},
 		Verdicts: []policy.Verdict{{EventID: ch.EventID, RuleID: "r", Resource: ref, Result: policy.Fail}},
-	}}}
+	}}}}, nil
 }
 
-func newHandler(det processor, park parker) (*handler, *fakeSink) {
-	s := &fakeSink{}
-	return &handler{det: det, sink: s, park: park, log: slog.New(slog.NewTextHandler(io.Discard, nil))}, s
+func failedRead(ch *change.Change) (pipeline.Result, error) {
+	res, _ := checked(ch)
+	res.Outcome.Checked[0].Err = errors.New("throttled")
+	return res, nil
+}
+
+func newHandler(p processor, park parker) *handler {
+	return &handler{pipe: p, park: park, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 func TestBatchReportsOnlyFailedItems(t *testing.T) {
-	det := &fakeDetector{outcome: func(ch *change.Change) detect.Outcome {
-		out := checked(ch)
+	p := &fakePipeline{result: func(ch *change.Change) (pipeline.Result, error) {
 		if ch.EventID == "read-fails" {
-			out.Checked[0].Err = errors.New("throttled")
+			return failedRead(ch)
 		}
-		return out
+		return checked(ch)
 	}}
 	park := &fakeParker{}
-	h, sink := newHandler(det, park)
+	h := newHandler(p, park)
 	resp, err := h.Invoke(context.Background(), sqsBatch(envelope("ok-1"), envelope("read-fails"), "not json at all", envelope("ok-2")))
 	if err != nil {
 		t.Fatal(err)
@@ -107,14 +107,13 @@ func TestBatchReportsOnlyFailedItems(t *testing.T) {
 	if !strings.Contains(park.reasons[0], "offset") {
 		t.Errorf("park reason %q should say where decoding failed", park.reasons[0])
 	}
-	if len(sink.got) != 3 {
-		t.Errorf("sink got %d outcomes, want 3 (ok-1, read-fails, ok-2)", len(sink.got))
+	if want := []string{"ok-1", "read-fails", "ok-2"}; !slices.Equal(p.seen, want) {
+		t.Errorf("pipeline saw %v, want %v", p.seen, want)
 	}
 }
 
 func TestPermanentFailureWithoutParkerIsRetried(t *testing.T) {
-	det := &fakeDetector{outcome: checked}
-	h, _ := newHandler(det, nil)
+	h := newHandler(&fakePipeline{result: checked}, nil)
 	resp, err := h.Invoke(context.Background(), sqsBatch(`{"detail-type":"EC2 Instance State-change Notification","source":"aws.ec2","detail":{}}`))
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +124,7 @@ func TestPermanentFailureWithoutParkerIsRetried(t *testing.T) {
 }
 
 func TestParkFailureFallsBackToRetry(t *testing.T) {
-	h, _ := newHandler(&fakeDetector{outcome: checked}, &fakeParker{err: errors.New("sqs down")})
+	h := newHandler(&fakePipeline{result: checked}, &fakeParker{err: errors.New("sqs down")})
 	resp, _ := h.Invoke(context.Background(), sqsBatch("[1,2"))
 	if got := resp.(events.SQSEventResponse).BatchItemFailures; len(got) != 1 {
 		t.Fatalf("an unparkable message must stay on the queue, got %+v", got)
@@ -133,11 +132,11 @@ func TestParkFailureFallsBackToRetry(t *testing.T) {
 }
 
 func TestUnresolvableWatchedChangeIsParked(t *testing.T) {
-	det := &fakeDetector{outcome: func(ch *change.Change) detect.Outcome {
-		return detect.Outcome{Change: ch, Err: errors.New("no resource id in event")}
+	p := &fakePipeline{result: func(ch *change.Change) (pipeline.Result, error) {
+		return pipeline.Result{Outcome: detect.Outcome{Change: ch}}, fmt.Errorf("%w: no resource id in event", pipeline.ErrUnresolvable)
 	}}
 	park := &fakeParker{}
-	h, _ := newHandler(det, park)
+	h := newHandler(p, park)
 	resp, _ := h.Invoke(context.Background(), sqsBatch(envelope("e1")))
 	if got := resp.(events.SQSEventResponse).BatchItemFailures; len(got) != 0 {
 		t.Fatalf("failures %+v, want none (parked)", got)
@@ -148,32 +147,42 @@ func TestUnresolvableWatchedChangeIsParked(t *testing.T) {
 }
 
 func TestDirectEventBridgeInvocation(t *testing.T) {
-	det := &fakeDetector{outcome: checked}
-	h, sink := newHandler(det, nil)
+	p := &fakePipeline{result: checked}
+	h := newHandler(p, nil)
 	if _, err := h.Invoke(context.Background(), json.RawMessage(envelope("direct-1"))); err != nil {
 		t.Fatal(err)
 	}
-	if len(det.seen) != 1 || det.seen[0] != "direct-1" || len(sink.got) != 1 {
-		t.Fatalf("seen %v, sink %d", det.seen, len(sink.got))
+	if len(p.seen) != 1 || p.seen[0] != "direct-1" {
+		t.Fatalf("seen %v", p.seen)
 	}
-	det.outcome = func(ch *change.Change) detect.Outcome {
-		out := checked(ch)
-		out.Checked[0].Err = errors.New("throttled")
-		return out
-	}
+	p.result = failedRead
 	if _, err := h.Invoke(context.Background(), json.RawMessage(envelope("direct-2"))); err == nil {
 		t.Fatal("a failed read on direct invocation must return an error so Lambda retries")
 	}
 }
 
-func TestIgnoredChangesReachNoSink(t *testing.T) {
-	det := &fakeDetector{outcome: func(ch *change.Change) detect.Outcome {
-		return detect.Outcome{Change: ch, Ignored: "read-only"}
+func TestStoreFailureIsRetried(t *testing.T) {
+	p := &fakePipeline{result: func(ch *change.Change) (pipeline.Result, error) {
+		return pipeline.Result{}, errors.New("conditional update: throttled")
 	}}
-	h, sink := newHandler(det, nil)
-	resp, _ := h.Invoke(context.Background(), sqsBatch(envelope("r1")))
-	if len(resp.(events.SQSEventResponse).BatchItemFailures) != 0 || len(sink.got) != 0 {
-		t.Fatal("ignored change must be acknowledged without reaching the sink")
+	park := &fakeParker{}
+	h := newHandler(p, park)
+	resp, _ := h.Invoke(context.Background(), sqsBatch(envelope("s1")))
+	if got := resp.(events.SQSEventResponse).BatchItemFailures; len(got) != 1 || len(park.bodies) != 0 {
+		t.Fatalf("a store failure must return the item to the queue, not park it: failures %+v, parked %d", got, len(park.bodies))
+	}
+}
+
+func TestIgnoredAndDuplicateChangesAreAcknowledged(t *testing.T) {
+	for _, res := range []pipeline.Result{{Outcome: detect.Outcome{Ignored: "read-only"}}, {Duplicate: true}} {
+		p := &fakePipeline{result: func(ch *change.Change) (pipeline.Result, error) {
+			res.Outcome.Change = ch
+			return res, nil
+		}}
+		resp, _ := newHandler(p, nil).Invoke(context.Background(), sqsBatch(envelope("r1")))
+		if got := resp.(events.SQSEventResponse).BatchItemFailures; len(got) != 0 {
+			t.Fatalf("%+v: failures %+v", res, got)
+		}
 	}
 }
 

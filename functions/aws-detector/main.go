@@ -13,12 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/driftwatch/driftwatch/shared/catalog"
-	"github.com/driftwatch/driftwatch/shared/detect"
-	fetchaws "github.com/driftwatch/driftwatch/shared/fetch/aws"
-	"github.com/driftwatch/driftwatch/shared/filter"
-	"github.com/driftwatch/driftwatch/shared/policy"
-	"github.com/driftwatch/driftwatch/shared/policy/pack"
+	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/queue"
 )
 
@@ -31,37 +26,32 @@ func main() {
 	lambda.Start(h.Invoke)
 }
 
-// setup builds the handler from the environment, once per cold start.
+// setup builds the handler from the environment and the config file, once
+// per cold start.
 func setup(ctx context.Context) (*handler, error) {
 	env, err := loadEnv(os.Getenv)
 	if err != nil {
 		return nil, err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: env.LogLevel}))
-	rules, err := pack.AWS()
+	cfg, err := env.config()
 	if err != nil {
-		return nil, fmt.Errorf("load built-in rules: %w", err)
+		return nil, err
 	}
-	eng, err := policy.Compile(rules)
-	if err != nil {
-		return nil, fmt.Errorf("compile rules: %w", err)
-	}
-	cat := catalog.Default()
-	flt, err := filter.New(env.OwnPrincipals, cat.Watched)
-	if err != nil {
-		return nil, fmt.Errorf("own principals: %w", err)
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
+	awsCfg, err := config.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
-	h := &handler{
-		det:  &detect.Detector{Filter: flt, Catalog: cat, Rules: eng, Reader: fetchaws.New(cfg, fetchaws.Options{S3PathStyle: env.S3PathStyle})},
-		sink: logSink{log: log},
-		log:  log,
+	p, err := pipeline.Build(ctx, pipeline.Options{
+		Config: cfg, AWS: awsCfg, S3PathStyle: env.S3PathStyle, Log: log,
+		Sinks: pipeline.Sinks{Slack: cfg.Slack != nil, Jira: cfg.Jira != nil, GitHub: cfg.GitHub != nil, Publish: cfg.Publish != nil},
+	})
+	if err != nil {
+		return nil, err
 	}
+	h := &handler{pipe: p.Pipeline, log: log}
 	if env.DeadLetterURL != "" {
-		h.park = queue.NewDeadLetter(sqs.NewFromConfig(cfg), env.DeadLetterURL)
+		h.park = queue.NewDeadLetter(sqs.NewFromConfig(awsCfg), env.DeadLetterURL)
 	}
 	return h, nil
 }

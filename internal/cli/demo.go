@@ -6,10 +6,9 @@ import (
 
 	"github.com/driftwatch/driftwatch/internal/demo"
 	"github.com/driftwatch/driftwatch/internal/mototest"
-	"github.com/driftwatch/driftwatch/shared/catalog"
-	"github.com/driftwatch/driftwatch/shared/detect"
-	fetchaws "github.com/driftwatch/driftwatch/shared/fetch/aws"
-	"github.com/driftwatch/driftwatch/shared/filter"
+	dwconfig "github.com/driftwatch/driftwatch/shared/config"
+	"github.com/driftwatch/driftwatch/shared/pipeline"
+	"github.com/driftwatch/driftwatch/shared/state/sqlite"
 )
 
 func demoCmd(ctx context.Context, _ []string, env Env) int {
@@ -21,11 +20,7 @@ func demoCmd(ctx context.Context, _ []string, env Env) int {
 }
 
 func runDemo(ctx context.Context, env Env) error {
-	eng, err := loadEngine("")
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(env.Stdout, "driftwatch demo: %d rules compiled; starting a local AWS emulator (moto)...\n", len(eng.Rules()))
+	fmt.Fprintln(env.Stdout, "driftwatch demo: starting a local AWS emulator (moto)...")
 	srv, err := mototest.Launch()
 	if err != nil {
 		return err
@@ -35,16 +30,22 @@ func runDemo(ctx context.Context, env Env) error {
 	if err != nil {
 		return fmt.Errorf("configure AWS SDK for moto: %w", err)
 	}
-	fmt.Fprintf(env.Stdout, "moto is up at %s (account %s, region %s)\n", srv.URL, demo.Account, demo.Region)
-	cat := catalog.Default()
-	flt, err := filter.New(nil, cat.Watched)
+	conf := dwconfig.Default()
+	conf.Store.Path = sqlite.Memory
+	console := &pipeline.Console{W: env.Stdout}
+	p, err := pipeline.Build(ctx, pipeline.Options{Config: conf, AWS: cfg, S3PathStyle: true})
 	if err != nil {
 		return err
 	}
-	det := &detect.Detector{Filter: flt, Catalog: cat, Rules: eng, Reader: fetchaws.New(cfg, fetchaws.Options{S3PathStyle: true})}
-	if err := demo.Run(ctx, env.Stdout, demo.NewClients(cfg), det, demo.Scenarios()); err != nil {
+	defer p.Close()
+	console.Rules = p.Engine.Rule
+	fmt.Fprintf(env.Stdout, "moto is up at %s (account %s, region %s); %d rules compiled; findings in memory.\n",
+		srv.URL, demo.Account, demo.Region, len(p.Engine.Rules()))
+	fmt.Fprintln(env.Stdout, "The boxes show the Slack messages driftwatch would send (no Slack is contacted).")
+	d := demo.New(env.Stdout, demo.NewClients(cfg), p.Pipeline, console)
+	if err := d.Run(ctx, demo.Scenarios()); err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, "Every risky change was caught on live state, and every fix cleared it. moto stopped.")
+	fmt.Fprintln(env.Stdout, "Every risky change was caught on live state: one alert each, repeats threaded, duplicates skipped, fixes resolved. moto stopped.")
 	return nil
 }

@@ -31,7 +31,7 @@ func policyCmd(_ context.Context, args []string, env Env) int {
 
 	var files []policy.TestFile
 	if dir == "" {
-		files, err = pack.AWSTests()
+		files, err = pack.AllTests()
 	} else {
 		files, err = loadTestDir(dir)
 	}

@@ -5,15 +5,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 
 	"github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/driftwatch/driftwatch/shared/catalog"
+	dwconfig "github.com/driftwatch/driftwatch/shared/config"
+	"github.com/driftwatch/driftwatch/shared/finding"
+	"github.com/driftwatch/driftwatch/shared/pipeline"
+	"github.com/driftwatch/driftwatch/shared/state/sqlite"
+
 	"github.com/driftwatch/driftwatch/shared/change"
-	"github.com/driftwatch/driftwatch/shared/detect"
-	fetchaws "github.com/driftwatch/driftwatch/shared/fetch/aws"
-	"github.com/driftwatch/driftwatch/shared/filter"
 	"github.com/driftwatch/driftwatch/shared/policy"
 	"github.com/driftwatch/driftwatch/shared/policy/pack"
 )
@@ -32,7 +34,7 @@ type verdictLine struct {
 // loadEngine compiles the built-in rules plus the rules under dir ("" for
 // none).
 func loadEngine(dir string) (*policy.Engine, error) {
-	rules, err := pack.AWS()
+	rules, err := pack.All()
 	if err != nil {
 		return nil, fmt.Errorf("load built-in rules: %w", err)
 	}
@@ -49,7 +51,13 @@ func loadEngine(dir string) (*policy.Engine, error) {
 func replay(ctx context.Context, args []string, env Env) int {
 	fl := newFlags("replay", env)
 	format := fl.String("format", "table", "output format: json or table")
+	cfgPath := fl.String("config", "", "driftwatch.yaml (default: ./driftwatch.yaml when present, else built-in defaults)")
 	rulesDir := fl.String("rules", "", "directory of extra *.rules.yaml files")
+	var sinks pipeline.Sinks
+	fl.BoolVar(&sinks.Slack, "slack", false, "announce findings in Slack as the config says")
+	fl.BoolVar(&sinks.Jira, "jira", false, "open Jira tickets as the config says")
+	fl.BoolVar(&sinks.GitHub, "github", false, "open GitHub issues as the config says")
+	fl.BoolVar(&sinks.Publish, "publish", false, "publish findings to EventBridge as the config says")
 	var own stringList
 	fl.Var(&own, "own-principal", "ARN pattern (* wildcard) of driftwatch's own principals; repeatable")
 	paths, err := parseFlags(fl, args)
@@ -63,25 +71,40 @@ func replay(ctx context.Context, args []string, env Env) int {
 		fmt.Fprintln(env.Stderr, "driftwatch replay:", err)
 		return exitUsage
 	}
-	eng, err := loadEngine(*rulesDir)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "driftwatch replay:", err)
-		return exitFail
-	}
-	cfg, err := config.LoadDefaultConfig(ctx)
-	if err != nil {
-		fmt.Fprintln(env.Stderr, "driftwatch replay: load AWS configuration:", err)
-		return exitFail
-	}
-	cat := catalog.Default()
-	flt, err := filter.New(own, cat.Watched)
+	cfg, err := loadConfig(*cfgPath)
 	if err != nil {
 		fmt.Fprintln(env.Stderr, "driftwatch replay:", err)
 		return exitUsage
 	}
-	det := &detect.Detector{
-		Filter: flt, Catalog: cat, Rules: eng,
-		Reader: fetchaws.New(cfg, fetchaws.Options{S3PathStyle: customEndpoint(env)}),
+	cfg.OwnPrincipals = append(cfg.OwnPrincipals, own...)
+	if *rulesDir != "" {
+		cfg.Rules.Dirs = append(cfg.Rules.Dirs, *rulesDir)
+	}
+	if *cfgPath == "" && !fileExists(defaultConfig) {
+		// Without a config file, findings live for this run only.
+		cfg.Store.Path = sqlite.Memory
+	}
+	awsCfg, err := config.LoadDefaultConfig(ctx)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "driftwatch replay: load AWS configuration:", err)
+		return exitFail
+	}
+	var console *pipeline.Console
+	if *format == "table" {
+		console = &pipeline.Console{W: env.Stdout}
+	}
+	opts := pipeline.Options{Config: cfg, AWS: awsCfg, S3PathStyle: customEndpoint(env), Sinks: sinks}
+	if console != nil {
+		opts.Notifiers = []finding.Notifier{console}
+	}
+	p, err := pipeline.Build(ctx, opts)
+	if err != nil {
+		fmt.Fprintln(env.Stderr, "driftwatch replay:", err)
+		return exitFail
+	}
+	defer p.Close()
+	if console != nil {
+		console.Rules = p.Engine.Rule
 	}
 
 	inputs, errs := readInputs(paths, env)
@@ -97,18 +120,18 @@ func replay(ctx context.Context, args []string, env Env) int {
 			fmt.Fprintln(env.Stderr, "driftwatch replay:", e)
 		}
 		for i := range changes {
-			out := det.Process(ctx, &changes[i])
-			if out.Err != nil {
+			res, err := p.Handle(ctx, &changes[i])
+			if err != nil {
 				bad++
-				fmt.Fprintf(env.Stderr, "driftwatch replay: %s: event %s: %v\n", in.name, changes[i].EventID, out.Err)
+				fmt.Fprintf(env.Stderr, "driftwatch replay: %s: event %s: %v\n", in.name, changes[i].EventID, err)
 			}
-			for _, c := range out.Checked {
+			for _, c := range res.Outcome.Checked {
 				if c.Err != nil {
 					bad++
 					fmt.Fprintf(env.Stderr, "driftwatch replay: %s: %v\n", in.name, c.Err)
 				}
 			}
-			for _, v := range out.Verdicts() {
+			for _, v := range res.Outcome.Verdicts() {
 				lines = append(lines, verdictLine{
 					EventID: v.EventID, Rule: v.RuleID, Severity: v.Severity,
 					Resource: explainedRe{Type: v.Resource.Type, ID: v.Resource.ID},
@@ -133,6 +156,27 @@ func replay(ctx context.Context, args []string, env Env) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// defaultConfig is the config file the CLI reads when --config is not
+// given and the file exists.
+const defaultConfig = "driftwatch.yaml"
+
+// loadConfig reads path, or ./driftwatch.yaml when path is "" and it
+// exists, or returns the defaults.
+func loadConfig(path string) (*dwconfig.Config, error) {
+	if path == "" {
+		if !fileExists(defaultConfig) {
+			return dwconfig.Default(), nil
+		}
+		path = defaultConfig
+	}
+	return dwconfig.Load(path)
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }
 
 // customEndpoint reports whether the AWS endpoint was overridden (an

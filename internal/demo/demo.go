@@ -5,6 +5,7 @@
 package demo
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -21,6 +22,8 @@ import (
 	"github.com/driftwatch/driftwatch/internal/ctrecord"
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/detect"
+	"github.com/driftwatch/driftwatch/shared/finding"
+	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/policy"
 )
 
@@ -44,7 +47,7 @@ type Scenario struct {
 	// Break makes the risky change through the API and returns the
 	// CloudTrail call that records it.
 	Break func(ctx context.Context, c *Clients) (ctrecord.Call, error)
-	// Fix undoes it and returns the CloudTrail call of the fix (nil: none).
+	// Fix undoes it and returns the CloudTrail call of the fix.
 	Fix func(ctx context.Context, c *Clients) (*ctrecord.Call, error)
 }
 
@@ -190,114 +193,209 @@ func sshWorld() ec2types.IpPermission {
 		IpRanges: []ec2types.IpRange{{CidrIp: aws.String("0.0.0.0/0")}}}
 }
 
-// Run plays every scenario against the pipeline and writes the story to w.
-// The creation of each resource is checked first, silently: rules failing
-// then are the baseline, counted but not shown with the change. Run returns
-// an error when a scenario could not be played, when the risky change made
-// no rule fail, or when a rule it made fail still fails after the fix.
-func Run(ctx context.Context, w io.Writer, c *Clients, det *detect.Detector, scenarios []Scenario) error {
+// Demo plays scenarios through the whole pipeline: detection, the finding
+// lifecycle and its notifiers.
+type Demo struct {
+	W        io.Writer
+	Clients  *Clients
+	Pipeline *pipeline.Pipeline
+	// baseline holds the failures each resource had when created: not the
+	// risky change's doing, so counted but not announced.
+	baseline map[string]bool
+	// announced collects what the console notifier prints while a change
+	// is handled, shown after the change's verdicts.
+	announced bytes.Buffer
+}
+
+// New returns a Demo whose pipeline announces through console, skipping
+// the findings a resource already had when it was created.
+func New(w io.Writer, c *Clients, p *pipeline.Pipeline, console *pipeline.Console) *Demo {
+	d := &Demo{W: w, Clients: c, Pipeline: p, baseline: map[string]bool{}}
+	console.W = &d.announced
+	p.Lifecycle.Notifiers = append(p.Lifecycle.Notifiers, quiet{console, d})
+	return d
+}
+
+// quiet is a notifier that stays silent about baseline findings.
+type quiet struct {
+	finding.Notifier
+	d *Demo
+}
+
+func (q quiet) skip(f *finding.Finding) bool { return q.d.baseline[f.RuleID+" "+f.Resource.ID] }
+
+func (q quiet) Opened(ctx context.Context, f *finding.Finding, n finding.Notice) (finding.Refs, error) {
+	if q.skip(f) {
+		return finding.Refs{}, nil
+	}
+	return q.Notifier.Opened(ctx, f, n)
+}
+
+func (q quiet) Repeated(ctx context.Context, f *finding.Finding, n finding.Notice) (finding.Refs, error) {
+	if q.skip(f) {
+		return finding.Refs{}, nil
+	}
+	return q.Notifier.Repeated(ctx, f, n)
+}
+
+func (q quiet) Resolved(ctx context.Context, f *finding.Finding, n finding.Notice) (finding.Refs, error) {
+	if q.skip(f) {
+		return finding.Refs{}, nil
+	}
+	return q.Notifier.Resolved(ctx, f, n)
+}
+
+// Run plays every scenario and writes the story. For each: the resource is
+// created and checked silently (its failures then are the baseline); the
+// risky change opens findings (the Slack alert is shown); someone else
+// touches the resource again (a repeat: one thread reply, no new alert);
+// the same event is delivered twice (skipped); the fix resolves the
+// findings. It returns an error when the story does not go that way.
+func (d *Demo) Run(ctx context.Context, scenarios []Scenario) error {
 	for i, s := range scenarios {
-		fmt.Fprintf(w, "\n%s\n %d. %s\n%s\n %s\n", rule, i+1, s.Title, rule, s.Story)
-		created, err := s.Setup(ctx, c)
-		if err != nil {
-			return fmt.Errorf("scenario %q: set up: %w", s.Title, err)
-		}
-		created.Caller = s.Caller
-		baseline, err := check(ctx, det, created)
-		if err != nil {
-			return fmt.Errorf("scenario %q: baseline: %w", s.Title, err)
-		}
-		before := failing(baseline.Verdicts())
-		call, err := s.Break(ctx, c)
-		if err != nil {
-			return fmt.Errorf("scenario %q: make the change: %w", s.Title, err)
-		}
-		call.Caller = s.Caller
-		out, err := check(ctx, det, call)
-		if err != nil {
+		if err := d.play(ctx, i+1, s); err != nil {
 			return fmt.Errorf("scenario %q: %w", s.Title, err)
-		}
-		caused := show(w, out, "the change", before)
-		if len(caused) == 0 {
-			return fmt.Errorf("scenario %q: the risky change made no rule fail", s.Title)
-		}
-		if s.Fix == nil {
-			continue
-		}
-		fix, err := s.Fix(ctx, c)
-		if err != nil {
-			return fmt.Errorf("scenario %q: fix: %w", s.Title, err)
-		}
-		fix.Caller = s.Caller
-		if out, err = check(ctx, det, *fix); err != nil {
-			return fmt.Errorf("scenario %q: %w", s.Title, err)
-		}
-		show(w, out, "the fix", before)
-		for _, v := range out.Verdicts() {
-			if caused[key(v)] && v.Result != policy.Pass {
-				return fmt.Errorf("scenario %q: rule %s still %s after the fix", s.Title, v.RuleID, v.Result)
-			}
 		}
 	}
-	fmt.Fprintf(w, "\n%s\n", rule)
+	fmt.Fprintf(d.W, "\n%s\n", rule)
+	return nil
+}
+
+func (d *Demo) play(ctx context.Context, n int, s Scenario) error {
+	w, c := d.W, d.Clients
+	fmt.Fprintf(w, "\n%s\n %d. %s\n%s\n %s\n", rule, n, s.Title, rule, s.Story)
+	created, err := s.Setup(ctx, c)
+	if err != nil {
+		return fmt.Errorf("set up: %w", err)
+	}
+	created.Caller = s.Caller
+	baseline, err := d.detect(ctx, created)
+	if err != nil {
+		return fmt.Errorf("baseline: %w", err)
+	}
+	for _, v := range baseline.Verdicts() {
+		if v.Result != policy.Pass {
+			d.baseline[key(v)] = true
+		}
+	}
+
+	call, err := s.Break(ctx, c)
+	if err != nil {
+		return fmt.Errorf("make the change: %w", err)
+	}
+	call.Caller = s.Caller
+	rec := ctrecord.Build(call)
+	res, err := d.handle(ctx, rec, "the change")
+	if err != nil {
+		return err
+	}
+	caused := map[string]bool{}
+	for _, t := range res.Transitions {
+		if t.Kind == finding.Opened && !d.baseline[key(t.Verdict)] {
+			caused[key(t.Verdict)] = true
+		}
+	}
+	if len(caused) == 0 {
+		return fmt.Errorf("the risky change opened no finding")
+	}
+
+	again := call
+	again.Caller = ctrecord.Caller{Account: s.Caller.Account, UserName: "ops-automation", SourceIP: "198.51.100.200", UserAgent: "terraform/1.9.5"}
+	res, err = d.handle(ctx, ctrecord.Build(again), "someone else changes it again")
+	if err != nil {
+		return err
+	}
+	for _, t := range res.Transitions {
+		if caused[key(t.Verdict)] && t.Kind != finding.RepeatedNewPrincipal {
+			return fmt.Errorf("repeat of %s was %s, want a repeat by a new principal", t.Verdict.RuleID, t.Kind)
+		}
+	}
+
+	res, err = d.handle(ctx, rec, "the first event delivered again")
+	if err != nil {
+		return err
+	}
+	if !res.Duplicate {
+		return fmt.Errorf("a second delivery of event %s was processed again", res.Outcome.Change.EventID)
+	}
+
+	fix, err := s.Fix(ctx, c)
+	if err != nil {
+		return fmt.Errorf("fix: %w", err)
+	}
+	fix.Caller = s.Caller
+	if res, err = d.handle(ctx, ctrecord.Build(*fix), "the fix"); err != nil {
+		return err
+	}
+	resolved := 0
+	for _, t := range res.Transitions {
+		if caused[key(t.Verdict)] {
+			if t.Kind != finding.Resolved {
+				return fmt.Errorf("rule %s was %s after the fix, want resolved", t.Verdict.RuleID, t.Kind)
+			}
+			resolved++
+		}
+	}
+	if resolved != len(caused) {
+		return fmt.Errorf("%d of %d findings resolved by the fix", resolved, len(caused))
+	}
 	return nil
 }
 
 func key(v policy.Verdict) string { return v.RuleID + " " + v.Resource.ID }
 
-// failing returns the keys of the verdicts that are not a pass.
-func failing(vs []policy.Verdict) map[string]bool {
-	out := map[string]bool{}
-	for _, v := range vs {
-		if v.Result != policy.Pass {
-			out[key(v)] = true
-		}
-	}
-	return out
-}
-
-const rule = "────────────────────────────────────────────────────────────────────────"
-
-// check feeds the CloudTrail record of call to the pipeline.
-func check(ctx context.Context, det *detect.Detector, call ctrecord.Call) (detect.Outcome, error) {
+// detect runs detection only (no findings) on the record of call.
+func (d *Demo) detect(ctx context.Context, call ctrecord.Call) (detect.Outcome, error) {
 	chs, errs := change.Decode("demo", ctrecord.Build(call))
 	if len(errs) > 0 || len(chs) != 1 {
 		return detect.Outcome{}, fmt.Errorf("decode %s: %v", call.Operation, errs)
 	}
-	out := det.Process(ctx, &chs[0])
-	if out.Ignored != "" {
-		return out, fmt.Errorf("%s was ignored (%s)", call.Operation, out.Ignored)
-	}
-	if out.Failed() {
-		return out, fmt.Errorf("check %s: %v", call.Operation, firstErr(out))
+	out := d.Pipeline.Detector.Process(ctx, &chs[0])
+	if out.Ignored != "" || out.Failed() {
+		return out, fmt.Errorf("check %s: ignored %q, %v", call.Operation, out.Ignored, firstErr(out))
 	}
 	return out, nil
 }
 
-// show prints a change and its verdicts: the failures it caused in full,
-// the rest counted. It returns the keys of the failures not in before.
-func show(w io.Writer, out detect.Outcome, label string, before map[string]bool) map[string]bool {
-	ch := out.Change
-	fmt.Fprintf(w, "\n ▸ %s: %s:%s\n", label, strings.TrimSuffix(ch.Service, ".amazonaws.com"), ch.Operation)
+// handle runs the whole pipeline on a record and prints the change and its
+// verdicts; the console notifier prints what the findings announce.
+func (d *Demo) handle(ctx context.Context, rec []byte, label string) (pipeline.Result, error) {
+	chs, errs := change.Decode("demo", rec)
+	if len(errs) > 0 || len(chs) != 1 {
+		return pipeline.Result{}, fmt.Errorf("decode %s: %v", label, errs)
+	}
+	ch := &chs[0]
+	w := d.W
+	fmt.Fprintf(w, "\n ▸ %s: %s:%s  (event %s)\n", label, strings.TrimSuffix(ch.Service, ".amazonaws.com"), ch.Operation, ch.EventID)
+	d.announced.Reset()
+	defer func() { _, _ = d.announced.WriteTo(w) }()
+	res, err := d.Pipeline.Handle(ctx, ch)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", label, err)
+	}
+	if res.Duplicate {
+		fmt.Fprintln(w, "   already processed: skipped before any cloud call, no second alert")
+		return res, nil
+	}
+	if res.Incomplete() {
+		return res, fmt.Errorf("check %s: %v", label, firstErr(res.Outcome))
+	}
 	fmt.Fprintf(w, "   who    %s (%s)\n", ch.Principal.ARN, ch.Principal.Type)
 	fmt.Fprintf(w, "   from   %s via %s\n", ch.SourceIP, ch.UserAgent)
-	fmt.Fprintf(w, "   when   %s\n", ch.Time.UTC().Format("2006-01-02 15:04:05 MST"))
 	for _, r := range ch.Resources {
 		fmt.Fprintf(w, "   what   %s %s\n", r.Type, r.ID)
 	}
-	vs := out.Verdicts()
+	vs := res.Outcome.Verdicts()
 	sort.SliceStable(vs, func(i, j int) bool { return order(vs[i]) < order(vs[j]) })
-	caused := map[string]bool{}
 	passed, already := 0, 0
 	fmt.Fprintf(w, "   verdict on the live state (%d rules):\n", len(vs))
 	for _, v := range vs {
 		switch {
 		case v.Result == policy.Pass:
 			passed++
-		case before[key(v)]:
+		case d.baseline[key(v)]:
 			already++
 		default:
-			caused[key(v)] = true
 			mark := "✗ FAIL "
 			if v.Result == policy.Error {
 				mark = "! ERROR"
@@ -307,10 +405,10 @@ func show(w io.Writer, out detect.Outcome, label string, before map[string]bool)
 	}
 	fmt.Fprintf(w, "     ✓ %d pass", passed)
 	if already > 0 {
-		fmt.Fprintf(w, "; %d already failed when the resource was created (not this change's doing)", already)
+		fmt.Fprintf(w, "; %d already failed when the resource was created (not shown)", already)
 	}
 	fmt.Fprintln(w)
-	return caused
+	return res, nil
 }
 
 func order(v policy.Verdict) int {
@@ -334,3 +432,5 @@ func firstErr(out detect.Outcome) error {
 	}
 	return nil
 }
+
+const rule = "────────────────────────────────────────────────────────────────────────"

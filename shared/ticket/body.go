@@ -1,6 +1,8 @@
 package ticket
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -104,9 +106,7 @@ func Opened(f *finding.Finding, n finding.Notice, rules Rules, previous string) 
 		Intro:   "driftwatch found a resource that fails a policy rule. This ticket is updated when the resource changes again and closed when it is fixed.",
 	}
 	b.Sections = append(b.Sections, Section{Title: "Resource", Fields: resourceFields(f)})
-	if ch := changeFields(n.Change); len(ch) > 0 {
-		b.Sections = append(b.Sections, Section{Title: "Change", Fields: ch})
-	}
+	b.Sections = appendChange(b.Sections, n.Change)
 	if m := message(f, n); m != "" {
 		b.Sections = append(b.Sections, Section{Title: "Why it fails", Block: m})
 	}
@@ -135,9 +135,7 @@ func Opened(f *finding.Finding, n finding.Notice, rules Rules, previous string) 
 // its finding opens again (a new occurrence).
 func Reopened(f *finding.Finding, n finding.Notice) Body {
 	b := Body{Intro: fmt.Sprintf("The finding opened again (occurrence %d) while this ticket was still open.", max(n.Occurrence, f.Occurrence))}
-	if ch := changeFields(n.Change); len(ch) > 0 {
-		b.Sections = append(b.Sections, Section{Title: "Change", Fields: ch})
-	}
+	b.Sections = appendChange(b.Sections, n.Change)
 	if m := message(f, n); m != "" {
 		b.Sections = append(b.Sections, Section{Title: "Why it fails", Block: m})
 	}
@@ -152,9 +150,7 @@ func Repeated(f *finding.Finding, n finding.Notice) Body {
 		intro = "Another principal changed the resource, and it still fails the rule."
 	}
 	b := Body{Intro: intro}
-	if ch := changeFields(n.Change); len(ch) > 0 {
-		b.Sections = append(b.Sections, Section{Title: "Change", Fields: ch})
-	}
+	b.Sections = appendChange(b.Sections, n.Change)
 	if m := message(f, n); m != "" {
 		b.Sections = append(b.Sections, Section{Title: "Why it fails", Block: m})
 	}
@@ -182,9 +178,7 @@ func Resolved(f *finding.Finding, n finding.Notice) Body {
 		intro = "Resolved."
 	}
 	b := Body{Intro: intro}
-	if ch := changeFields(n.Change); len(ch) > 0 {
-		b.Sections = append(b.Sections, Section{Title: "Change", Fields: ch})
-	}
+	b.Sections = appendChange(b.Sections, n.Change)
 	resolvedAt := f.ResolvedAt
 	if resolvedAt.IsZero() {
 		resolvedAt = n.At
@@ -196,6 +190,36 @@ func Resolved(f *finding.Finding, n finding.Notice) Body {
 		text("Failing changes", strconv.Itoa(f.Count)),
 	)})
 	return b
+}
+
+// appendChange appends the Change section for c and, when c kept its
+// request parameters, a section showing them as indented JSON.
+func appendChange(sections []Section, c finding.Change) []Section {
+	ch := changeFields(c)
+	if len(ch) == 0 {
+		return sections
+	}
+	sections = append(sections, Section{Title: "Change", Fields: ch})
+	if req := requestBlock(c.Request); req != "" {
+		sections = append(sections, Section{Title: "Request parameters", Block: req})
+	}
+	return sections
+}
+
+// requestBlock returns a change's request parameters indented, bounded and
+// cleaned for a code block; "" when there are none.
+func requestBlock(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, []byte(raw), "", "  "); err != nil {
+		return Block(raw, MaxBlock)
+	}
+	if s := buf.String(); s == "{}" || s == "null" {
+		return ""
+	}
+	return Block(buf.String(), MaxBlock)
 }
 
 func resourceFields(f *finding.Finding) []Field {
@@ -216,8 +240,8 @@ func resourceFields(f *finding.Finding) []Field {
 }
 
 func changeFields(c finding.Change) []Field {
-	if c == (finding.Change{}) {
-		return nil
+	if c.EventID == "" && c.PrincipalARN == "" && c.Operation == "" && c.Time.IsZero() {
+		return nil // a scan, not a change
 	}
 	op := c.Operation
 	if c.Service != "" && op != "" {

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/driftwatch/driftwatch/shared/finding"
 )
 
 // FieldError is a problem with one configuration field. Field is the
@@ -73,4 +75,41 @@ func CheckLabels(field string, labels []string) error {
 		}
 	}
 	return nil
+}
+
+// Repeats says which repeated changes of an open finding are commented on
+// its ticket.
+type Repeats string
+
+// Repeat policies.
+const (
+	// RepeatsEvery comments on every change that keeps the finding failing
+	// (the default).
+	RepeatsEvery Repeats = "every"
+	// RepeatsNewPrincipal comments only when another principal than the
+	// one of the newest recorded change made it.
+	RepeatsNewPrincipal Repeats = "new_principal"
+	// RepeatsNone never comments on repeats.
+	RepeatsNone Repeats = "none"
+)
+
+// Comment reports whether a notice of kind (finding.Repeated or
+// finding.RepeatedNewPrincipal) gets a comment.
+func (r Repeats) Comment(kind finding.Kind) bool {
+	switch r {
+	case RepeatsNone:
+		return false
+	case RepeatsNewPrincipal:
+		return kind == finding.RepeatedNewPrincipal
+	}
+	return true
+}
+
+// Check validates r as the value of field.
+func (r Repeats) Check(field string) error {
+	switch r {
+	case "", RepeatsEvery, RepeatsNewPrincipal, RepeatsNone:
+		return nil
+	}
+	return &FieldError{Field: field, Problem: fmt.Sprintf("%q: want %s, %s or %s", string(r), RepeatsEvery, RepeatsNewPrincipal, RepeatsNone)}
 }

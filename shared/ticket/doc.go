@@ -2,13 +2,25 @@
 // ticket as data (Body, built from a finding and a notice by Opened,
 // Repeated, Reopened and Resolved), the sanitising of untrusted values
 // (Line, Block), the credential type that never shows itself (Secret), and
-// the HTTP timeouts and retries every ticket client uses (Retry).
+// the HTTP timeouts and retries every ticket client uses (Retry), and the
+// configuration pieces both notifiers validate the same way (FieldError,
+// Repeats, CheckBaseURL, CheckLabels).
 //
 // The notifiers live in the subpackages: jira (Jira Cloud REST API v3,
 // hand-written client) and github (GitHub Issues through go-github). Both
 // implement finding.Notifier, and both find a finding's ticket again by the
 // label finding.Key.Label before they create one, so that a notice delivered
 // twice (a retry after a timeout) never opens a second ticket.
+//
+// # Idempotent creation
+//
+// Creating a ticket is the one request that must not happen twice. It is
+// sent with a NonIdempotent context, so Retry repeats it only on 429 (the
+// server did nothing). After a timeout, a dropped connection or a 5xx the
+// notifier does not send it again: it searches for the label a few times,
+// and returns an error wrapping ErrOutcomeUnknown if the ticket has not
+// appeared, so that the lifecycle delivers the notice again later (Jira's
+// search is eventually consistent and may lag a write by seconds).
 //
 // # Untrusted text
 //

@@ -113,7 +113,7 @@ func (r Retry) Client(base http.RoundTripper) *http.Client {
 	return &http.Client{Transport: r.Transport(base)}
 }
 
-// Sleep waits for d, or until ctx is done, the way r does between tries.
+// sleep waits for d, or until ctx is done, with r.Sleep if set.
 func (r Retry) sleep(ctx context.Context, d time.Duration) error {
 	if r.Sleep != nil {
 		return r.Sleep(ctx, d)
@@ -168,6 +168,7 @@ type transport struct {
 	r    Retry
 }
 
+// RoundTrip sends req, retrying as t.r says.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	attempts := t.r.Attempts
 	if attempts <= 0 {
@@ -269,6 +270,7 @@ type cancelBody struct {
 	cancel context.CancelFunc
 }
 
+// Close closes the body and ends its try's context.
 func (b *cancelBody) Close() error {
 	err := b.ReadCloser.Close()
 	b.cancel()

@@ -35,7 +35,8 @@ const (
 //	  priorities: {critical: Highest, high: High, medium: Medium, low: Low}
 type Config struct {
 	// BaseURL is the site, e.g. https://example.atlassian.net (https; http
-	// only for a loopback host).
+	// only for a loopback host). A path prefix is kept, so the API gateway
+	// form https://api.atlassian.com/ex/jira/{cloudId} works too.
 	BaseURL string `yaml:"base_url"`
 	// Email is the Atlassian account the API token belongs to (basic auth
 	// user name).
@@ -55,6 +56,9 @@ type Config struct {
 	Resolution string `yaml:"resolution,omitempty"`
 	// Labels are added to every ticket, besides the finding's label.
 	Labels []string `yaml:"labels,omitempty"`
+	// Repeats says which repeated changes are commented on the ticket:
+	// every (default), new_principal or none.
+	Repeats ticket.Repeats `yaml:"repeats,omitempty"`
 	// Priorities maps a severity (critical, high, medium, low, info) to the
 	// name of a Jira priority; a severity not listed sets no priority.
 	Priorities map[string]string `yaml:"priorities,omitempty"`
@@ -92,6 +96,7 @@ func (c *Config) Validate() error {
 		add(&ticket.FieldError{Field: "project", Problem: fmt.Sprintf("%q is not a project key (uppercase letters, digits, underscores, starting with a letter)", c.Project)})
 	}
 	add(ticket.CheckLabels("labels", c.Labels))
+	add(c.Repeats.Check("repeats"))
 	for _, sev := range slices.Sorted(maps.Keys(c.Priorities)) {
 		prio := c.Priorities[sev]
 		if !slices.Contains(severities, sev) {

@@ -128,9 +128,13 @@ func (n *Notifier) Opened(ctx context.Context, f *finding.Finding, no finding.No
 }
 
 // Repeated comments on the finding's ticket, naming the change and its
-// principal. A finding without a ticket (Jira was configured after it
+// principal, unless Config.Repeats leaves this kind of repeat out. A
+// finding without a ticket (Jira was configured after it
 // opened) gets one first.
 func (n *Notifier) Repeated(ctx context.Context, f *finding.Finding, no finding.Notice) (finding.Refs, error) {
+	if !n.cfg.Repeats.Comment(no.Kind) {
+		return finding.Refs{}, nil
+	}
 	key := f.Tickets[Name]
 	if key == "" {
 		var err error

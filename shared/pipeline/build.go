@@ -1,0 +1,244 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"github.com/driftwatch/driftwatch/shared/catalog"
+	"github.com/driftwatch/driftwatch/shared/config"
+	"github.com/driftwatch/driftwatch/shared/detect"
+	"github.com/driftwatch/driftwatch/shared/exception"
+	fetchaws "github.com/driftwatch/driftwatch/shared/fetch/aws"
+	"github.com/driftwatch/driftwatch/shared/filter"
+	"github.com/driftwatch/driftwatch/shared/finding"
+	"github.com/driftwatch/driftwatch/shared/policy"
+	"github.com/driftwatch/driftwatch/shared/policy/pack"
+	"github.com/driftwatch/driftwatch/shared/publish"
+	"github.com/driftwatch/driftwatch/shared/slack"
+	"github.com/driftwatch/driftwatch/shared/state/dynamo"
+	"github.com/driftwatch/driftwatch/shared/state/sqlite"
+)
+
+// Sinks says which configured notifiers to switch on. The Lambda switches
+// on everything the config names; the CLI only what its flags ask for.
+type Sinks struct {
+	Slack, Jira, GitHub, Publish bool
+}
+
+// Options are what Build needs besides the config.
+type Options struct {
+	Config *config.Config
+	// AWS is the SDK configuration for reads, the DynamoDB store, Secrets
+	// Manager and EventBridge.
+	AWS aws.Config
+	// S3PathStyle is set when AWS_ENDPOINT_URL points at an emulator.
+	S3PathStyle bool
+	Sinks       Sinks
+	// Store, if set, replaces the store the config names (tests).
+	Store finding.Store
+	// Notifiers are added to the configured ones (a console printer, tests).
+	Notifiers []finding.Notifier
+	// Secrets resolves secret references (default: config.Resolve with
+	// Secrets Manager from AWS).
+	Secrets func(ctx context.Context, ref config.SecretRef) (config.Secret, error)
+	// SlackAPIURL, JiraBaseURL-style overrides are for tests; empty uses
+	// the config's.
+	SlackAPIURL string
+	Log         *slog.Logger
+}
+
+// Built is an assembled pipeline with what it holds open.
+type Built struct {
+	*Pipeline
+	Engine *policy.Engine
+	// Close releases the store.
+	Close func() error
+}
+
+// Rules returns the built-in rules plus those in the config's rule
+// directories, without the disabled ones, with mode overrides applied.
+func Rules(cfg *config.Config) ([]policy.Rule, error) {
+	rules, err := pack.All()
+	if err != nil {
+		return nil, fmt.Errorf("load built-in rules: %w", err)
+	}
+	for _, dir := range cfg.Rules.Dirs {
+		more, err := policy.LoadDir(dir)
+		if err != nil {
+			return nil, fmt.Errorf("load rules from %s: %w", dir, err)
+		}
+		rules = append(rules, more...)
+	}
+	known := func(id string) bool {
+		return slices.ContainsFunc(rules, func(r policy.Rule) bool { return r.ID == id })
+	}
+	if err := cfg.CheckRuleIDs(known); err != nil {
+		return nil, err
+	}
+	out := rules[:0]
+	for _, r := range rules {
+		if slices.Contains(cfg.Rules.Disabled, r.ID) {
+			continue
+		}
+		if m, ok := cfg.Rules.ModeOverrides[r.ID]; ok {
+			r.Mode = m
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// Build assembles the pipeline the config describes.
+func Build(ctx context.Context, opts Options) (*Built, error) {
+	cfg := opts.Config
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rules, err := Rules(cfg)
+	if err != nil {
+		return nil, err
+	}
+	eng, err := policy.Compile(rules)
+	if err != nil {
+		return nil, fmt.Errorf("compile rules: %w", err)
+	}
+	cat := catalog.Default()
+	flt, err := filter.New(cfg.OwnPrincipals, cat.Watched)
+	if err != nil {
+		return nil, fmt.Errorf("own_principals: %w", err)
+	}
+	det := &detect.Detector{Filter: flt, Catalog: cat, Rules: eng,
+		Reader: fetchaws.New(opts.AWS, fetchaws.Options{S3PathStyle: opts.S3PathStyle})}
+
+	store, closeStore, err := openStore(ctx, cfg.Store, opts)
+	if err != nil {
+		return nil, err
+	}
+	secrets := opts.Secrets
+	if secrets == nil {
+		sm := secretsmanager.NewFromConfig(opts.AWS)
+		secrets = func(ctx context.Context, ref config.SecretRef) (config.Secret, error) {
+			return config.Resolve(ctx, ref, sm)
+		}
+	}
+	notifiers, err := buildNotifiers(ctx, cfg, opts, eng, secrets)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	waiver, err := exception.FromConfig(cfg)
+	if err != nil {
+		_ = closeStore()
+		return nil, fmt.Errorf("exceptions: %w", err)
+	}
+	lc := &finding.Lifecycle{
+		Store:     store,
+		Notifiers: append(notifiers, opts.Notifiers...),
+		Waiver:    waiver,
+		SeenTTL:   cfg.Store.SeenTTL,
+	}
+	log.Info("pipeline ready", "rules", len(eng.Rules()), "store", cfg.Store.Kind, "notifiers", names(lc.Notifiers))
+	return &Built{Pipeline: &Pipeline{Detector: det, Lifecycle: lc}, Engine: eng, Close: closeStore}, nil
+}
+
+func names(ns []finding.Notifier) []string {
+	out := make([]string, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, n.Name())
+	}
+	return out
+}
+
+func openStore(ctx context.Context, c config.Store, opts Options) (finding.Store, func() error, error) {
+	if opts.Store != nil {
+		return opts.Store, func() error { return nil }, nil
+	}
+	switch c.Kind {
+	case config.StoreDynamoDB:
+		return dynamo.New(dynamodb.NewFromConfig(opts.AWS), c.Table, dynamo.Options{}), func() error { return nil }, nil
+	default:
+		s, err := sqlite.Open(ctx, c.Path, sqlite.Options{})
+		if err != nil {
+			return nil, nil, fmt.Errorf("open finding store %s: %w", c.Path, err)
+		}
+		return s, s.Close, nil
+	}
+}
+
+// buildNotifiers builds the notifiers that are both configured and
+// switched on.
+func buildNotifiers(ctx context.Context, cfg *config.Config, opts Options, eng *policy.Engine,
+	secrets func(context.Context, config.SecretRef) (config.Secret, error)) ([]finding.Notifier, error) {
+	var out []finding.Notifier
+	ruleInfo := func(id string) (string, []string) {
+		if r := eng.Rule(id); r != nil {
+			return r.Title, r.References.CIS
+		}
+		return "", nil
+	}
+	if opts.Sinks.Slack {
+		if cfg.Slack == nil {
+			return nil, fmt.Errorf("slack: switched on but the config has no slack section")
+		}
+		sc := slack.Config{
+			Routing:  slackRouting(cfg.Slack.Routing),
+			RuleInfo: ruleInfo,
+			Request: func(c finding.Change) any {
+				if c.Request == "" {
+					return nil
+				}
+				return c.Request
+			},
+			APIURL: opts.SlackAPIURL,
+		}
+		if cfg.Slack.Mode == config.SlackWebhook {
+			s, err := secrets(ctx, cfg.Slack.WebhookURL)
+			if err != nil {
+				return nil, fmt.Errorf("slack.webhook_url: %w", err)
+			}
+			sc.WebhookURL = slack.NewSecret(s.Reveal())
+		} else {
+			s, err := secrets(ctx, cfg.Slack.Token)
+			if err != nil {
+				return nil, fmt.Errorf("slack.token: %w", err)
+			}
+			sc.BotToken = slack.NewSecret(s.Reveal())
+		}
+		n, err := slack.New(sc)
+		if err != nil {
+			return nil, fmt.Errorf("slack: %w", err)
+		}
+		out = append(out, n)
+	}
+	tickets, err := buildTickets(ctx, cfg, opts, eng, secrets)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, tickets...)
+	if opts.Sinks.Publish {
+		if cfg.Publish == nil {
+			return nil, fmt.Errorf("publish: switched on but the config has no publish section")
+		}
+		out = append(out, publish.FromConfig(eventbridge.NewFromConfig(opts.AWS), cfg.Publish, eng.Rule))
+	}
+	return out, nil
+}
+
+func slackRouting(r config.SlackRouting) slack.Routing {
+	out := slack.Routing{Default: r.Default}
+	for _, rt := range r.Routes {
+		out.Routes = append(out.Routes, slack.Route(rt))
+	}
+	return out
+}
