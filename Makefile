@@ -32,6 +32,7 @@ build:
 ## build-<LogicalId>: called by `sam build` (BuildMethod: makefile).
 build-DetectorFunction:
 	GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build $(GOFLAGS_LAMBDA) -o $(ARTIFACTS_DIR)/bootstrap ./functions/aws-detector
+	if [ -f driftwatch.yaml ]; then cp driftwatch.yaml $(ARTIFACTS_DIR)/driftwatch.yaml; fi
 
 ## test: every test — unit, moto integration, generated-file freshness, lint.
 test: venv fmt-check vet cfn-lint
