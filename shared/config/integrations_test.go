@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/driftwatch/driftwatch/shared/config"
+	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/slack"
-	"github.com/driftwatch/driftwatch/shared/ticket"
 	"github.com/driftwatch/driftwatch/shared/ticket/github"
 	"github.com/driftwatch/driftwatch/shared/ticket/jira"
 )
@@ -31,14 +31,14 @@ func TestSectionsFitNotifiers(t *testing.T) {
 	if got := routing.Channel("aws-iam-root-mfa", "123456789012", "critical"); got != "#iam-alerts" {
 		t.Errorf("routing.Channel = %q, want #iam-alerts", got)
 	}
-	sc := slack.Config{BotToken: slack.NewSecret("xoxb-resolved"), Routing: routing}
+	sc := slack.Config{BotToken: secret.New("xoxb-resolved"), Routing: routing}
 	if err := sc.Validate(); err != nil {
 		t.Errorf("slack refuses the example's section: %v", err)
 	}
 
 	j := c.Jira
 	jc := jira.Config{
-		BaseURL: j.BaseURL, Email: j.Email, APIToken: ticket.Secret("resolved"), Project: j.Project,
+		BaseURL: j.BaseURL, Email: j.Email, APIToken: secret.New("resolved"), Project: j.Project,
 		IssueType: j.IssueType, DoneTransition: j.DoneTransition, Resolution: j.Resolution,
 		Labels: j.Labels, Priorities: j.Priorities, Timeout: j.Timeout,
 	}
@@ -47,7 +47,7 @@ func TestSectionsFitNotifiers(t *testing.T) {
 	}
 
 	g := c.GitHub
-	gc := github.Config{Owner: g.Owner, Repo: g.Repo, Token: ticket.Secret("resolved"), BaseURL: g.BaseURL, Labels: g.Labels, Timeout: g.Timeout}
+	gc := github.Config{Owner: g.Owner, Repo: g.Repo, Token: secret.New("resolved"), BaseURL: g.BaseURL, Labels: g.Labels, Timeout: g.Timeout}
 	if err := gc.Validate(); err != nil {
 		t.Errorf("github refuses the example's section: %v", err)
 	}

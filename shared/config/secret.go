@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/driftwatch/driftwatch/shared/secret"
 )
 
 // SecretRef says where a secret is, never what it is. It is one of
@@ -72,40 +72,6 @@ func (r SecretRef) ARN() (arn, key, region string, ok bool) {
 	return arn, m[5], m[2], true
 }
 
-// Secret is a resolved secret value. It prints, logs and marshals as
-// "[redacted]"; only Reveal returns the value, to hand it to the client
-// that needs it.
-type Secret struct {
-	value string
-}
-
-const redacted = "[redacted]"
-
-// NewSecret wraps a value (for tests and for callers with their own
-// source).
-func NewSecret(v string) Secret { return Secret{value: v} }
-
-// Reveal returns the secret value.
-func (s Secret) Reveal() string { return s.value }
-
-// IsZero reports whether the secret is empty.
-func (s Secret) IsZero() bool { return s.value == "" }
-
-// String returns "[redacted]".
-func (s Secret) String() string { return redacted }
-
-// GoString returns "[redacted]" (for %#v).
-func (s Secret) GoString() string { return redacted }
-
-// LogValue makes slog print "[redacted]".
-func (s Secret) LogValue() slog.Value { return slog.StringValue(redacted) }
-
-// MarshalJSON writes "[redacted]".
-func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(redacted) }
-
-// MarshalText writes "[redacted]" (YAML, text encoders).
-func (s Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }
-
 // SecretsGetter is the one Secrets Manager call resolution makes;
 // *secretsmanager.Client has it.
 type SecretsGetter interface {
@@ -130,15 +96,15 @@ var processResolver Resolver
 // the environment, ARN references through sm (called in the secret's
 // region, once per secret per process). sm may be nil when no reference is
 // an ARN.
-func Resolve(ctx context.Context, ref SecretRef, sm SecretsGetter) (Secret, error) {
+func Resolve(ctx context.Context, ref SecretRef, sm SecretsGetter) (secret.Secret, error) {
 	return processResolver.Resolve(ctx, ref, sm)
 }
 
 // Resolve resolves ref; see the package-level Resolve. Errors name the
 // reference (a variable name or an ARN), never the value.
-func (r *Resolver) Resolve(ctx context.Context, ref SecretRef, sm SecretsGetter) (Secret, error) {
+func (r *Resolver) Resolve(ctx context.Context, ref SecretRef, sm SecretsGetter) (secret.Secret, error) {
 	if err := ref.Check(); err != nil {
-		return Secret{}, fmt.Errorf("resolve secret: %w", err)
+		return secret.Secret{}, fmt.Errorf("resolve secret: %w", err)
 	}
 	if name, ok := ref.Env(); ok {
 		lookup := r.LookupEnv
@@ -147,31 +113,31 @@ func (r *Resolver) Resolve(ctx context.Context, ref SecretRef, sm SecretsGetter)
 		}
 		v, set := lookup(name)
 		if !set || v == "" {
-			return Secret{}, fmt.Errorf("resolve secret env:%s: environment variable %s is not set or empty", name, name)
+			return secret.Secret{}, fmt.Errorf("resolve secret env:%s: environment variable %s is not set or empty", name, name)
 		}
-		return Secret{value: v}, nil
+		return secret.New(v), nil
 	}
 	arn, key, region, _ := ref.ARN()
 	raw, err := r.fetch(ctx, arn, region, sm)
 	if err != nil {
-		return Secret{}, err
+		return secret.Secret{}, err
 	}
 	if key == "" {
 		if raw == "" {
-			return Secret{}, fmt.Errorf("resolve secret %s: the secret is empty", arn)
+			return secret.Secret{}, fmt.Errorf("resolve secret %s: the secret is empty", arn)
 		}
-		return Secret{value: raw}, nil
+		return secret.New(raw), nil
 	}
 	var fields map[string]any
 	// The decoder's error could quote part of the value: report without it.
 	if json.Unmarshal([]byte(raw), &fields) != nil {
-		return Secret{}, fmt.Errorf("resolve secret %s#%s: the secret is not a JSON object", arn, key)
+		return secret.Secret{}, fmt.Errorf("resolve secret %s#%s: the secret is not a JSON object", arn, key)
 	}
 	v, ok := fields[key].(string)
 	if !ok || v == "" {
-		return Secret{}, fmt.Errorf("resolve secret %s#%s: the secret has no non-empty string key %q", arn, key, key)
+		return secret.Secret{}, fmt.Errorf("resolve secret %s#%s: the secret has no non-empty string key %q", arn, key, key)
 	}
-	return Secret{value: v}, nil
+	return secret.New(v), nil
 }
 
 // fetch returns the secret's string, from the cache or Secrets Manager.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/driftwatch/driftwatch/internal/mototest"
 	"github.com/driftwatch/driftwatch/shared/config"
+	"github.com/driftwatch/driftwatch/shared/secret"
 )
 
 func TestSecretRefCheck(t *testing.T) {
@@ -55,10 +56,10 @@ func TestSecretRefCheck(t *testing.T) {
 }
 
 func TestSecretRedacts(t *testing.T) {
-	s := config.NewSecret("xoxb-very-secret")
+	s := secret.New("xoxb-very-secret")
 	holder := struct {
 		Name  string
-		Token config.Secret
+		Token secret.Secret
 	}{"slack", s}
 
 	var logs bytes.Buffer

@@ -21,6 +21,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/policy"
 	"github.com/driftwatch/driftwatch/shared/policy/pack"
 	"github.com/driftwatch/driftwatch/shared/publish"
+	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/slack"
 	"github.com/driftwatch/driftwatch/shared/state/dynamo"
 	"github.com/driftwatch/driftwatch/shared/state/sqlite"
@@ -47,7 +48,7 @@ type Options struct {
 	Notifiers []finding.Notifier
 	// Secrets resolves secret references (default: config.Resolve with
 	// Secrets Manager from AWS).
-	Secrets func(ctx context.Context, ref config.SecretRef) (config.Secret, error)
+	Secrets func(ctx context.Context, ref config.SecretRef) (secret.Secret, error)
 	// SlackAPIURL, JiraBaseURL-style overrides are for tests; empty uses
 	// the config's.
 	SlackAPIURL string
@@ -128,7 +129,7 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	secrets := opts.Secrets
 	if secrets == nil {
 		sm := secretsmanager.NewFromConfig(opts.AWS)
-		secrets = func(ctx context.Context, ref config.SecretRef) (config.Secret, error) {
+		secrets = func(ctx context.Context, ref config.SecretRef) (secret.Secret, error) {
 			return config.Resolve(ctx, ref, sm)
 		}
 	}
@@ -179,7 +180,7 @@ func openStore(ctx context.Context, c config.Store, opts Options) (finding.Store
 // buildNotifiers builds the notifiers that are both configured and
 // switched on.
 func buildNotifiers(ctx context.Context, cfg *config.Config, opts Options, eng *policy.Engine,
-	secrets func(context.Context, config.SecretRef) (config.Secret, error)) ([]finding.Notifier, error) {
+	secrets func(context.Context, config.SecretRef) (secret.Secret, error)) ([]finding.Notifier, error) {
 	var out []finding.Notifier
 	ruleInfo := func(id string) (string, []string) {
 		if r := eng.Rule(id); r != nil {
@@ -207,13 +208,13 @@ func buildNotifiers(ctx context.Context, cfg *config.Config, opts Options, eng *
 			if err != nil {
 				return nil, fmt.Errorf("slack.webhook_url: %w", err)
 			}
-			sc.WebhookURL = slack.NewSecret(s.Reveal())
+			sc.WebhookURL = secret.New(s.Reveal())
 		} else {
 			s, err := secrets(ctx, cfg.Slack.Token)
 			if err != nil {
 				return nil, fmt.Errorf("slack.token: %w", err)
 			}
-			sc.BotToken = slack.NewSecret(s.Reveal())
+			sc.BotToken = secret.New(s.Reveal())
 		}
 		n, err := slack.New(sc)
 		if err != nil {

@@ -7,7 +7,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/config"
 	"github.com/driftwatch/driftwatch/shared/finding"
 	"github.com/driftwatch/driftwatch/shared/policy"
-	"github.com/driftwatch/driftwatch/shared/ticket"
+	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/ticket/github"
 	"github.com/driftwatch/driftwatch/shared/ticket/jira"
 )
@@ -15,7 +15,7 @@ import (
 // buildTickets builds the Jira and GitHub notifiers that are configured and
 // switched on.
 func buildTickets(ctx context.Context, cfg *config.Config, opts Options, eng *policy.Engine,
-	secrets func(context.Context, config.SecretRef) (config.Secret, error)) ([]finding.Notifier, error) {
+	secrets func(context.Context, config.SecretRef) (secret.Secret, error)) ([]finding.Notifier, error) {
 	var out []finding.Notifier
 	if opts.Sinks.Jira {
 		c := cfg.Jira
@@ -27,7 +27,7 @@ func buildTickets(ctx context.Context, cfg *config.Config, opts Options, eng *po
 			return nil, fmt.Errorf("jira.api_token: %w", err)
 		}
 		n, err := jira.New(jira.Config{
-			BaseURL: c.BaseURL, Email: c.Email, APIToken: ticket.Secret(tok.Reveal()), Project: c.Project,
+			BaseURL: c.BaseURL, Email: c.Email, APIToken: secret.New(tok.Reveal()), Project: c.Project,
 			IssueType: c.IssueType, DoneTransition: c.DoneTransition, Resolution: c.Resolution,
 			Labels: c.Labels, Priorities: c.Priorities, Timeout: c.Timeout,
 		}, jira.Options{Rules: eng})
@@ -46,7 +46,7 @@ func buildTickets(ctx context.Context, cfg *config.Config, opts Options, eng *po
 			return nil, fmt.Errorf("github.token: %w", err)
 		}
 		n, err := github.New(github.Config{
-			Owner: c.Owner, Repo: c.Repo, Token: ticket.Secret(tok.Reveal()), BaseURL: c.BaseURL,
+			Owner: c.Owner, Repo: c.Repo, Token: secret.New(tok.Reveal()), BaseURL: c.BaseURL,
 			Labels: c.Labels, Timeout: c.Timeout,
 		}, github.Options{Rules: eng})
 		if err != nil {

@@ -15,6 +15,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/driftwatch/driftwatch/shared/finding"
+	"github.com/driftwatch/driftwatch/shared/secret"
 )
 
 // Mode is how a Notifier reaches Slack.
@@ -49,11 +50,11 @@ const (
 // set; main builds it from the config file and the secrets it names.
 type Config struct {
 	// BotToken (xoxb-…) selects bot-token mode.
-	BotToken Secret
+	BotToken secret.Secret
 	// WebhookURL (https://hooks.slack.com/services/…) selects
 	// incoming-webhook mode. Routing does not apply: a webhook posts to the
 	// channel it was created for.
-	WebhookURL Secret
+	WebhookURL secret.Secret
 	// Routing picks the channel of each finding (bot-token mode).
 	Routing Routing
 	// RuleInfo, if set, returns a rule's title (used when the finding has
@@ -387,7 +388,7 @@ func (s *Notifier) webhook(ctx context.Context, f *finding.Finding, what string,
 func redactURL(err error) error {
 	var ue *url.Error
 	if errors.As(err, &ue) {
-		return fmt.Errorf("%s %s: %w", ue.Op, redacted, ue.Err)
+		return fmt.Errorf("%s %s: %w", ue.Op, secret.Redacted, ue.Err)
 	}
 	return err
 }

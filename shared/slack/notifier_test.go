@@ -15,6 +15,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/driftwatch/driftwatch/shared/finding"
+	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/slack/slackfake"
 )
 
@@ -24,7 +25,7 @@ const testToken = "xoxb-0000-test-token"
 func botNotifier(t *testing.T, srv *slackfake.Server, mod ...func(*Config)) *Notifier {
 	t.Helper()
 	cfg := Config{
-		BotToken: NewSecret(testToken),
+		BotToken: secret.New(testToken),
 		APIURL:   srv.APIURL(),
 		Routing: Routing{Default: "#drift", Routes: []Route{
 			{MinSeverity: "critical", Channel: "#oncall"},
@@ -239,7 +240,7 @@ func TestBotModeNeverPosted(t *testing.T) {
 func TestWebhookMode(t *testing.T) {
 	ctx := context.Background()
 	srv := slackfake.Start(t, "")
-	n, err := New(Config{WebhookURL: NewSecret(srv.WebhookURL())})
+	n, err := New(Config{WebhookURL: secret.New(srv.WebhookURL())})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -314,7 +315,7 @@ func TestRateLimited(t *testing.T) {
 			var n *Notifier
 			if tt.webhook {
 				var err error
-				if n, err = New(Config{WebhookURL: NewSecret(srv.WebhookURL())}); err != nil {
+				if n, err = New(Config{WebhookURL: secret.New(srv.WebhookURL())}); err != nil {
 					t.Fatal(err)
 				}
 			} else {
@@ -429,8 +430,8 @@ func TestSecretsStayHidden(t *testing.T) {
 
 	var logs bytes.Buffer
 	log := slog.New(slog.NewJSONHandler(&logs, nil))
-	cfg := Config{WebhookURL: NewSecret(url), Retry: Retry{MaxRetries: -1}}
-	log.Info("config", "slack", cfg, "token", NewSecret(testToken), "url", cfg.WebhookURL)
+	cfg := Config{WebhookURL: secret.New(url), Retry: Retry{MaxRetries: -1}}
+	log.Info("config", "slack", cfg, "token", secret.New(testToken), "url", cfg.WebhookURL)
 	if strings.Contains(logs.String(), "secret") || strings.Contains(logs.String(), testToken) {
 		t.Errorf("log shows a secret: %s", logs.String())
 	}
@@ -449,9 +450,9 @@ func TestSecretsStayHidden(t *testing.T) {
 	}
 
 	for _, bad := range []Config{
-		{BotToken: NewSecret("not-a-token-secret")},
-		{WebhookURL: NewSecret("http://hooks.example.com/services/secret")},
-		{WebhookURL: NewSecret("::secret")},
+		{BotToken: secret.New("not-a-token-secret")},
+		{WebhookURL: secret.New("http://hooks.example.com/services/secret")},
+		{WebhookURL: secret.New("::secret")},
 	} {
 		_, err := New(bad)
 		if err == nil {
@@ -468,14 +469,14 @@ func TestConfigValidate(t *testing.T) {
 		cfg  Config
 		want string // "" for valid
 	}{
-		{"bot", Config{BotToken: NewSecret(testToken), Routing: Routing{Default: "#drift"}}, ""},
-		{"webhook", Config{WebhookURL: NewSecret("https://hooks.slack.com/services/T/B/X")}, ""},
-		{"local webhook", Config{WebhookURL: NewSecret("http://127.0.0.1:8080/hook")}, ""},
+		{"bot", Config{BotToken: secret.New(testToken), Routing: Routing{Default: "#drift"}}, ""},
+		{"webhook", Config{WebhookURL: secret.New("https://hooks.slack.com/services/T/B/X")}, ""},
+		{"local webhook", Config{WebhookURL: secret.New("http://127.0.0.1:8080/hook")}, ""},
 		{"nothing", Config{}, "neither"},
-		{"both", Config{BotToken: NewSecret(testToken), WebhookURL: NewSecret("https://hooks.slack.com/x")}, "both"},
-		{"bot without default channel", Config{BotToken: NewSecret(testToken)}, "default: missing channel"},
-		{"plain http webhook", Config{WebhookURL: NewSecret("http://hooks.slack.com/services/T/B/X")}, "https"},
-		{"bad API URL", Config{BotToken: NewSecret(testToken), Routing: Routing{Default: "#d"}, APIURL: "slack.com"}, "API URL"},
+		{"both", Config{BotToken: secret.New(testToken), WebhookURL: secret.New("https://hooks.slack.com/x")}, "both"},
+		{"bot without default channel", Config{BotToken: secret.New(testToken)}, "default: missing channel"},
+		{"plain http webhook", Config{WebhookURL: secret.New("http://hooks.slack.com/services/T/B/X")}, "https"},
+		{"bad API URL", Config{BotToken: secret.New(testToken), Routing: Routing{Default: "#d"}, APIURL: "slack.com"}, "API URL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,7 @@
 // Package ticket holds what the ticket notifiers share: the text of a
 // ticket as data (Body, built from a finding and a notice by Opened,
 // Repeated, Reopened and Resolved), the sanitising of untrusted values
-// (Line, Block), the credential type that never shows itself (Secret), and
+// (Line, Block), and
 // the HTTP timeouts and retries every ticket client uses (Retry), and the
 // configuration pieces both notifiers validate the same way (FieldError,
 // Repeats, CheckBaseURL, CheckLabels).

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/ticket"
 )
 
@@ -30,7 +31,7 @@ type Config struct {
 	Repo string `yaml:"repo"`
 	// Token is the resolved token (a fine-grained or classic personal
 	// access token, or an app installation token), sent as a Bearer token.
-	Token ticket.Secret `yaml:"-"`
+	Token secret.Secret `yaml:"-"`
 	// BaseURL is the REST API root of a GitHub Enterprise Server
 	// (https://github.example.com/api/v3/); empty means github.com.
 	BaseURL string `yaml:"base_url,omitempty"`

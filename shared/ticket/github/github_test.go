@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/shared/finding"
+	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/ticket"
 	"github.com/driftwatch/driftwatch/shared/ticket/github"
 	"github.com/driftwatch/driftwatch/shared/ticket/tickettest"
@@ -40,7 +41,7 @@ func (s *sleeps) all() []time.Duration {
 }
 
 func testConfig(baseURL string) github.Config {
-	return github.Config{Owner: testOwner, Repo: testRepo, Token: ticket.Secret(testToken), BaseURL: baseURL, Labels: []string{"driftwatch"}}
+	return github.Config{Owner: testOwner, Repo: testRepo, Token: secret.New(testToken), BaseURL: baseURL, Labels: []string{"driftwatch"}}
 }
 
 func newNotifier(t *testing.T, fg *fakeGitHub, mutate func(*github.Config), attempt time.Duration) (*github.Notifier, *sleeps) {
@@ -330,7 +331,7 @@ func TestCreateIsIdempotent(t *testing.T) {
 func TestHTTPFailures(t *testing.T) {
 	t.Run("bad token: 401, not retried, token not shown", func(t *testing.T) {
 		fg := newFakeGitHub(t)
-		n, _ := newNotifier(t, fg, func(c *github.Config) { c.Token = "ghp_wrong_123" }, 0)
+		n, _ := newNotifier(t, fg, func(c *github.Config) { c.Token = secret.New("ghp_wrong_123") }, 0)
 		f, no := tickettest.Finding(false)
 		_, err := n.Opened(context.Background(), f, no)
 		if err == nil || !strings.Contains(err.Error(), "401") {
@@ -400,14 +401,14 @@ func TestHTTPFailures(t *testing.T) {
 func TestGitHubDotCom(t *testing.T) {
 	// Without base_url the client talks to api.github.com; New must not
 	// need the network to be built.
-	n, err := github.New(github.Config{Owner: "acme", Repo: "security", Token: "x"}, github.Options{})
+	n, err := github.New(github.Config{Owner: "acme", Repo: "security", Token: secret.New("x")}, github.Options{})
 	if err != nil || n.Name() != "github" {
 		t.Fatalf("New: %v", err)
 	}
 }
 
 func TestConfigValidate(t *testing.T) {
-	if err := (&github.Config{Owner: "acme", Repo: "security", Token: "x"}).Validate(); err != nil {
+	if err := (&github.Config{Owner: "acme", Repo: "security", Token: secret.New("x")}).Validate(); err != nil {
 		t.Fatalf("valid config: %v", err)
 	}
 	for _, tc := range []struct {
@@ -419,13 +420,13 @@ func TestConfigValidate(t *testing.T) {
 		{"bad owner", func(c *github.Config) { c.Owner = "a/b" }, "owner"},
 		{"no repo", func(c *github.Config) { c.Repo = "" }, "repo"},
 		{"dot-dot repo", func(c *github.Config) { c.Repo = ".." }, "repo"},
-		{"no token", func(c *github.Config) { c.Token = "" }, "token"},
+		{"no token", func(c *github.Config) { c.Token = secret.New("") }, "token"},
 		{"http base URL", func(c *github.Config) { c.BaseURL = "http://github.example.com/api/v3/" }, "base_url"},
 		{"label with space", func(c *github.Config) { c.Labels = []string{"a b"} }, "labels[0]"},
 		{"unknown repeats", func(c *github.Config) { c.Repeats = "all" }, "repeats"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := github.Config{Owner: "acme", Repo: "security", Token: "x"}
+			c := github.Config{Owner: "acme", Repo: "security", Token: secret.New("x")}
 			tc.mutate(&c)
 			var fe *ticket.FieldError
 			if err := c.Validate(); !errors.As(err, &fe) || fe.Field != tc.field {

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/ticket"
 )
 
@@ -25,17 +26,17 @@ const maxErrorBody = 16 << 10
 type client struct {
 	base *url.URL
 	// auth is the whole Authorization header value.
-	auth ticket.Secret
+	auth secret.Secret
 	http *http.Client
 }
 
-func newClient(baseURL, email string, token ticket.Secret, hc *http.Client) (*client, error) {
+func newClient(baseURL, email string, token secret.Secret, hc *http.Client) (*client, error) {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil {
 		return nil, fmt.Errorf("parse jira base URL: %w", err)
 	}
 	auth := "Basic " + base64.StdEncoding.EncodeToString([]byte(email+":"+token.Reveal()))
-	return &client{base: u, auth: ticket.Secret(auth), http: hc}, nil
+	return &client{base: u, auth: secret.New(auth), http: hc}, nil
 }
 
 // do sends a request with in (if not nil) as its JSON body and decodes a

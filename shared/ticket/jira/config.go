@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/shared/policy"
+	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/ticket"
 )
 
@@ -42,7 +43,7 @@ type Config struct {
 	// user name).
 	Email string `yaml:"email"`
 	// APIToken is the resolved API token (basic auth password).
-	APIToken ticket.Secret `yaml:"-"`
+	APIToken secret.Secret `yaml:"-"`
 	// Project is the key of the project tickets are created in ("SEC").
 	Project string `yaml:"project"`
 	// IssueType is the name of the issue type created (default "Task").

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/driftwatch/driftwatch/shared/finding"
+	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/ticket"
 	"github.com/driftwatch/driftwatch/shared/ticket/jira"
 	"github.com/driftwatch/driftwatch/shared/ticket/tickettest"
@@ -38,7 +39,7 @@ func (s *sleeps) all() []time.Duration {
 
 func testConfig(baseURL string) jira.Config {
 	return jira.Config{
-		BaseURL: baseURL, Email: testEmail, APIToken: ticket.Secret(testToken),
+		BaseURL: baseURL, Email: testEmail, APIToken: secret.New(testToken),
 		Project: "SEC", IssueType: "Bug", DoneTransition: "done",
 		Labels:     []string{"driftwatch", "cloud-security"},
 		Priorities: map[string]string{"critical": "Highest", "high": "High"},
@@ -476,7 +477,7 @@ func TestCreateOutcomeUnknownThenRedelivered(t *testing.T) {
 func TestHTTPFailures(t *testing.T) {
 	t.Run("bad token: 401, not retried, token not shown", func(t *testing.T) {
 		fj := newFakeJira(t)
-		n, _ := newNotifier(t, fj, func(c *jira.Config) { c.APIToken = "wrong-token-123" })
+		n, _ := newNotifier(t, fj, func(c *jira.Config) { c.APIToken = secret.New("wrong-token-123") })
 		f, no := tickettest.Finding(false)
 		_, err := n.Opened(context.Background(), f, no)
 		var he *ticket.HTTPError
@@ -568,7 +569,7 @@ func TestConfigValidate(t *testing.T) {
 		{"relative base URL", func(c *jira.Config) { c.BaseURL = "example.atlassian.net" }, "base_url"},
 		{"credentials in URL", func(c *jira.Config) { c.BaseURL = "https://u:p@example.atlassian.net" }, "base_url"},
 		{"no email", func(c *jira.Config) { c.Email = "" }, "email"},
-		{"no token", func(c *jira.Config) { c.APIToken = "" }, "api_token"},
+		{"no token", func(c *jira.Config) { c.APIToken = secret.New("") }, "api_token"},
 		{"no project", func(c *jira.Config) { c.Project = "" }, "project"},
 		{"bad project key", func(c *jira.Config) { c.Project = `SEC" OR 1=1` }, "project"},
 		{"label with space", func(c *jira.Config) { c.Labels = []string{"ok", "two words"} }, "labels[1]"},
