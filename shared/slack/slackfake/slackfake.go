@@ -5,7 +5,7 @@
 // final state (one alert per finding, updated in place, with its thread).
 //
 //	srv := slackfake.Start(t, "xoxb-test")
-//	n, _ := slack.New(slack.Config{BotToken: slack.NewSecret("xoxb-test"), APIURL: srv.APIURL(), ...})
+//	n, _ := slack.New(slack.Config{BotToken: secret.New("xoxb-test"), APIURL: srv.APIURL(), ...})
 //	...
 //	for _, m := range srv.Messages() { ... }
 //
