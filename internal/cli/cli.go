@@ -43,6 +43,11 @@ Usage:
       Compile the built-in rules plus the rules in DIR (*.rules.yaml).
   driftwatch policy test [DIR]
       Run rule tests (*.tests.yaml) for the built-in pack, or for DIR's rules.
+  driftwatch watch --azure-namespace ENDPOINT --topic T --subscription S [--once] [--rules DIR]
+      Pull Azure resource events from an Event Grid namespace topic subscription, check
+      them like replay and print a JSON line per change; acknowledge, release (retry) or
+      reject (dead-letter) each event. Key: DRIFTWATCH_EVENTGRID_KEY, else the default
+      Azure credential chain (also used for ARM re-reads).
   driftwatch demo
       Start a local AWS emulator (moto), make risky changes and show the verdicts.
 `
@@ -66,6 +71,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return policyCmd(ctx, args[1:], env)
 	case "demo":
 		return demoCmd(ctx, args[1:], env)
+	case "watch":
+		return watch(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return exitOK

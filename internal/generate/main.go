@@ -1,7 +1,8 @@
 // Command generate rewrites the files driftwatch derives from its sources of
 // truth: the EventBridge rules in template.yaml (from the catalog) and the
-// rule reference docs/rules.md (from the built-in rule pack) and the
-// catalog reference docs/catalog.md.
+// rule reference docs/rules.md (from the built-in rule pack), the
+// catalog reference docs/catalog.md and the Event Grid subscription filters
+// of the Azure deployment, deploy/azure/operations.json (from the catalog).
 //
 // Run it through `make generate`; with -check it changes nothing and exits 1
 // when a file is stale.
@@ -36,6 +37,7 @@ func targets() []target {
 		{"template.yaml", templateWithRules},
 		{"docs/rules.md", func([]byte) ([]byte, error) { return rulesReference() }},
 		{"docs/catalog.md", func([]byte) ([]byte, error) { return catalogReference() }},
+		{"deploy/azure/operations.json", func([]byte) ([]byte, error) { return azureOperations() }},
 	}
 }
 

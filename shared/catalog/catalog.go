@@ -21,11 +21,16 @@ import (
 
 // Entry is one watched operation.
 type Entry struct {
-	// Service is the CloudTrail eventSource ("s3.amazonaws.com").
+	// Cloud is change.Azure for Azure rows; empty (or change.AWS) for AWS.
+	Cloud string
+	// Service is the CloudTrail eventSource ("s3.amazonaws.com"), or the
+	// Azure resource provider ("Microsoft.Storage").
 	Service string
-	// Operation is the eventName ("PutBucketAcl"). For Lambda the API version
-	// suffix is stripped before lookup (AddPermission20150331v2 → AddPermission);
-	// see Suffixed.
+	// Operation is the eventName ("PutBucketAcl"), or the Azure
+	// operationName ("Microsoft.Storage/storageAccounts/write"). For Lambda
+	// the API version suffix is stripped before lookup
+	// (AddPermission20150331v2 → AddPermission); see Suffixed. Azure
+	// operations are looked up by operation alone, case-insensitively.
 	Operation string
 	// Suffixed marks operations whose event names carry an API version suffix
 	// (Lambda); the EventBridge pattern then matches them by prefix.
@@ -38,9 +43,11 @@ type Entry struct {
 
 // Target is one resource type an operation touches and how to find its IDs.
 type Target struct {
-	// Type is the CloudFormation type name (or the closest invented name).
+	// Type is the CloudFormation type name (or the closest invented name);
+	// for Azure the ARM type ("Microsoft.Storage/storageAccounts").
 	Type string
-	// Resolve returns the IDs (ARNs) of the touched resources of this type.
+	// Resolve returns the IDs (ARNs; ARM resource IDs for Azure) of the
+	// touched resources of this type.
 	// It returns ErrNoID when the event does not say which resource it was.
 	Resolve func(c *change.Change) ([]string, error)
 }
@@ -53,6 +60,8 @@ var ErrNoID = errors.New("no resource id in event")
 type Catalog struct {
 	entries []Entry
 	index   map[key]*Entry
+	// azure indexes Azure rows by lower-cased operation (service "").
+	azure map[key]*Entry
 }
 
 type key struct{ service, operation string }
@@ -71,15 +80,23 @@ func Default() *Catalog {
 // table is every family's rows.
 func table() []Entry {
 	return slices.Concat(s3Entries(), ec2Entries(), iamEntries(), cloudtrailEntries(),
-		kmsEntries(), rdsEntries(), configEntries(), guarddutyEntries(), lambdaEntries())
+		kmsEntries(), rdsEntries(), configEntries(), guarddutyEntries(), lambdaEntries(),
+		azureEntries())
 }
 
 // New indexes entries. It panics on a duplicate (service, operation), which is
 // a programming error in the table.
 func New(entries []Entry) *Catalog {
-	c := &Catalog{entries: entries, index: make(map[key]*Entry, len(entries))}
+	c := &Catalog{entries: entries, index: make(map[key]*Entry, len(entries)), azure: map[key]*Entry{}}
 	for i := range entries {
 		e := &c.entries[i]
+		if e.Cloud == change.Azure {
+			k := key{"", strings.ToLower(e.Operation)}
+			if _, dup := c.azure[k]; dup {
+				panic(fmt.Sprintf("catalog: duplicate Azure entry %s", e.Operation))
+			}
+			c.azure[k] = e
+		}
 		k := key{e.Service, e.Operation}
 		if _, dup := c.index[k]; dup {
 			panic(fmt.Sprintf("catalog: duplicate entry %s %s", e.Service, e.Operation))
@@ -101,9 +118,16 @@ func (c *Catalog) Entries() []Entry {
 	return out
 }
 
-// Lookup returns the entry for a change's service and operation.
+// Lookup returns the entry for a change's service and operation. An Azure
+// operation (its name has a '/') matches by operation alone, in any case:
+// ARM spells operation names inconsistently, and the provider is its first
+// segment anyway.
 func (c *Catalog) Lookup(service, operation string) (*Entry, bool) {
 	e, ok := c.index[key{service, operation}]
+	if !ok && len(c.azure) > 0 && strings.IndexByte(operation, '/') > 0 {
+		e, ok = c.azure[key{"", strings.ToLower(operation)}]
+		return e, ok
+	}
 	if !ok {
 		if base := stripVersion(operation); base != operation {
 			e, ok = c.index[key{service, base}]

@@ -3,6 +3,8 @@ package catalog
 import (
 	"sort"
 	"strings"
+
+	"github.com/driftwatch/driftwatch/shared/change"
 )
 
 // ServicePattern is the EventBridge event pattern that selects one
@@ -14,13 +16,16 @@ type ServicePattern struct {
 	Pattern map[string]any
 }
 
-// Patterns returns one EventBridge event pattern per watched service,
+// Patterns returns one EventBridge event pattern per watched AWS service,
 // sorted by service. One pattern per service keeps each well under
 // EventBridge's default 2,048-character limit on a pattern. Operations
 // whose event names carry an API version suffix are matched by prefix.
 func (c *Catalog) Patterns() []ServicePattern {
 	bySvc := map[string][]any{}
 	for _, e := range c.Entries() {
+		if e.Cloud == change.Azure {
+			continue // Event Grid filters: AzureOperations
+		}
 		var name any = e.Operation
 		if e.Suffixed {
 			name = map[string]any{"prefix": e.Operation}

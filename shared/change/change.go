@@ -1,6 +1,7 @@
 // Package change decodes cloud change events (AWS CloudTrail records, as
-// delivered by EventBridge, SQS, log files or LookupEvents) and normalises
-// them into one Change type that the rest of the pipeline reads.
+// delivered by EventBridge, SQS, log files or LookupEvents; Azure Resource
+// Manager events as Event Grid delivers them) and normalises them into one
+// Change type that the rest of the pipeline reads.
 package change
 
 import (
@@ -40,9 +41,14 @@ type Principal struct {
 	InvokedBy string `json:"invoked_by,omitempty"`
 	// AccessKeyID is the access key the call was signed with.
 	AccessKeyID string `json:"access_key_id,omitempty"`
+	// AppID is the Azure caller's application (client) ID: the appid or
+	// azp claim. Empty for AWS.
+	AppID string `json:"app_id,omitempty"`
 }
 
-// EventResource is one entry of CloudTrail's resources[] array.
+// EventResource is one entry of CloudTrail's resources[] array. For an
+// Azure change it is the resource the event is about: ARN is its canonical
+// ARM ID, Type its ARM type and AccountID its subscription.
 type EventResource struct {
 	ARN       string `json:"ARN"`
 	AccountID string `json:"accountId,omitempty"`
@@ -71,6 +77,9 @@ type Change struct {
 	Principal    Principal `json:"principal"`
 	SourceIP     string    `json:"source_ip,omitempty"`
 	UserAgent    string    `json:"user_agent,omitempty"`
+	// CorrelationID ties together the events of one Azure operation
+	// (data.correlationId). Empty for AWS.
+	CorrelationID string `json:"correlation_id,omitempty"`
 	// RequestJSON is requestParameters as sent (JSON null or absent: empty).
 	// Read it through Request, which decodes it once, on first use, so that
 	// noise the filter drops never pays for decoding it.

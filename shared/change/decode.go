@@ -409,6 +409,9 @@ func (d *decoder) classify(ob *object, depth int) (*Change, *DecodeError) {
 		return nil, &DecodeError{Offset: int64(ob.start), Expected: expectCloudTrail,
 			Found: "a CloudTrail log file (Records; use Decode for several records)", Err: ErrNotCloudTrail}
 	}
+	if c, derr, ok := d.azure(ob); ok { // Event Grid and CloudEvents: azure.go
+		return c, derr
+	}
 	return nil, &DecodeError{Offset: int64(ob.start), Expected: expectItem,
 		Found: describeObject(d.data, ob.start), Err: ErrNotCloudTrail}
 }

@@ -22,6 +22,11 @@ func FuzzDecode(f *testing.F) {
 	if err != nil || len(files) == 0 {
 		f.Fatalf("no seed events in %s: %v", eventsDir, err)
 	}
+	azure, err := filepath.Glob(filepath.Join(azureDir, "*.json"))
+	if err != nil || len(azure) == 0 {
+		f.Fatalf("no seed events in %s: %v", azureDir, err)
+	}
+	files = append(files, azure...)
 	for _, file := range files {
 		data, err := os.ReadFile(file)
 		if err != nil {
@@ -86,6 +91,10 @@ func checkAgainstEncodingJSON(t *testing.T, c *change.Change) {
 	if err := dec.Decode(&rec); err != nil {
 		t.Fatalf("Raw %q is not a JSON object: %v", c.Raw, err)
 	}
+	if c.Cloud == change.Azure {
+		checkAzureAgainstEncodingJSON(t, c, rec)
+		return
+	}
 	text := func(v any) (string, bool) {
 		switch v := v.(type) {
 		case nil:
@@ -132,5 +141,37 @@ func checkAgainstEncodingJSON(t *testing.T, c *change.Change) {
 		if err := dec.Decode(&got); err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("%s: raw %q decodes to %v (%v), encoding/json %v", key, raw, got, err, want)
 		}
+	}
+}
+
+// checkAzureAgainstEncodingJSON compares an Azure change with
+// encoding/json's reading of its event.
+func checkAzureAgainstEncodingJSON(t *testing.T, c *change.Change, ev map[string]any) {
+	t.Helper()
+	typeKey := "eventType"
+	_, spec := ev["specversion"]
+	if _, typ := ev["type"]; spec && typ {
+		typeKey = "type"
+	}
+	if got, want := c.EventType, ev[typeKey]; got != want {
+		t.Fatalf("%s: got %q, encoding/json %v", typeKey, got, want)
+	}
+	if id, ok := ev["id"].(string); ok && c.EventID != id {
+		t.Fatalf("id: got %q, encoding/json %q", c.EventID, id)
+	}
+	data, ok := ev["data"].(map[string]any)
+	if !ok {
+		return // a string or data_base64: decoded from another form
+	}
+	for key, got := range map[string]string{"operationName": c.Operation, "correlationId": c.CorrelationID} {
+		if want, ok := data[key].(string); ok && want != "" && got != want {
+			t.Fatalf("data.%s: got %q, encoding/json %q", key, got, want)
+		}
+	}
+	var got any
+	dec := json.NewDecoder(bytes.NewReader(c.RequestJSON))
+	dec.UseNumber()
+	if err := dec.Decode(&got); err != nil || !reflect.DeepEqual(got, data) {
+		t.Fatalf("RequestJSON %q decodes to %v (%v), encoding/json %v", c.RequestJSON, got, err, data)
 	}
 }

@@ -53,6 +53,7 @@ const (
 const (
 	StoreSQLite   = "sqlite"
 	StoreDynamoDB = "dynamodb"
+	StoreTable    = "table"
 )
 
 // Slack modes.
@@ -88,13 +89,18 @@ type Config struct {
 
 // Store says where findings and processed event IDs are kept.
 type Store struct {
-	// Kind is sqlite (default) or dynamodb.
+	// Kind is sqlite (default), dynamodb or table (Azure Table Storage).
 	Kind string `yaml:"kind"`
 	// Path is the SQLite file (sqlite; default driftwatch.db, relative to
 	// the config file's directory when loaded with Load).
 	Path string `yaml:"path"`
-	// Table is the DynamoDB table name or ARN (dynamodb; required).
+	// Table is the DynamoDB table name or ARN (dynamodb; required), or the
+	// Azure table name (table; required).
 	Table string `yaml:"table"`
+	// Endpoint is the Azure Table service URL, e.g.
+	// https://ACCOUNT.table.core.windows.net (table; required). The store
+	// authenticates with the function's managed identity.
+	Endpoint string `yaml:"endpoint"`
 	// SeenTTL is how long a processed event ID is remembered (default
 	// 168h). It must exceed the longest redelivery delay of the event
 	// source.
@@ -113,6 +119,24 @@ type Slack struct {
 	WebhookURL SecretRef `yaml:"webhook_url"`
 	// Routing chooses the channel of each finding (bot mode).
 	Routing SlackRouting `yaml:"routing"`
+	// Actions makes the alerts' buttons work (Revert now, Acknowledge,
+	// Snooze 24 h, Accept as baseline): the slack-actions function
+	// verifies Slack's requests with the signing secret and lets only the
+	// named users and groups revert or accept.
+	Actions *SlackActions `yaml:"actions"`
+}
+
+// SlackActions configures the handling of the alerts' buttons.
+type SlackActions struct {
+	// SigningSecret is the Slack app's signing secret (required).
+	SigningSecret SecretRef `yaml:"signing_secret"`
+	// Users are the Slack user IDs (U…, W…) who may press Revert now and
+	// Accept as baseline. Anyone in the channel may acknowledge or snooze.
+	Users []string `yaml:"users"`
+	// UserGroups are Slack user-group IDs (S…) whose members may too (bot
+	// mode: membership is read with usergroups.users.list, scope
+	// usergroups:read).
+	UserGroups []string `yaml:"user_groups"`
 }
 
 // SlackRouting chooses a channel per finding: the first route that

@@ -150,18 +150,23 @@ func (c *Config) Validate() error {
 }
 
 func (s *Store) validate(ps *problems) {
-	ps.oneOf("store.kind", s.Kind, []string{StoreSQLite, StoreDynamoDB})
+	ps.oneOf("store.kind", s.Kind, []string{StoreSQLite, StoreDynamoDB, StoreTable})
 	switch s.Kind {
 	case StoreSQLite:
 		ps.required("store.path", s.Path)
 		if s.Table != "" {
-			ps.add("store.table", "applies to kind dynamodb only")
+			ps.add("store.table", "applies to kinds dynamodb and table only")
 		}
-	case StoreDynamoDB:
+	case StoreDynamoDB, StoreTable:
 		ps.required("store.table", s.Table)
 		if s.Path != "" {
 			ps.add("store.path", "applies to kind sqlite only")
 		}
+	}
+	if s.Kind == StoreTable {
+		ps.required("store.endpoint", s.Endpoint)
+	} else if s.Endpoint != "" {
+		ps.add("store.endpoint", "applies to kind table only")
 	}
 	if s.SeenTTL <= 0 {
 		ps.add("store.seen_ttl", "must be positive, not %s", s.SeenTTL)
@@ -192,6 +197,9 @@ func (s *Slack) validate(ps *problems) {
 			ps.add("slack.routing", "applies to mode bot only (a webhook posts to its own channel)")
 		}
 	}
+	if s.Actions != nil {
+		s.Actions.validate(ps, s.Mode)
+	}
 	for i, r := range s.Routing.Routes {
 		p := fmt.Sprintf("slack.routing.routes[%d]", i)
 		if len(r.Rules) == 0 && len(r.Accounts) == 0 && r.MinSeverity == "" {
@@ -211,6 +219,41 @@ func (s *Slack) validate(ps *problems) {
 		if ps.required(p+".channel", r.Channel) {
 			ps.channel(p+".channel", r.Channel)
 		}
+	}
+}
+
+var (
+	slackUserID  = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+	slackGroupID = regexp.MustCompile(`^S[A-Z0-9]{2,20}$`)
+)
+
+func (a *SlackActions) validate(ps *problems, mode string) {
+	if ps.required("slack.actions.signing_secret", string(a.SigningSecret)) {
+		ps.secret("slack.actions.signing_secret", a.SigningSecret)
+	}
+	seen := map[string]bool{}
+	for i, u := range a.Users {
+		p := fmt.Sprintf("slack.actions.users[%d]", i)
+		switch {
+		case !slackUserID.MatchString(u):
+			ps.add(p, "%q is not a Slack user ID (U0123ABCD or W0123ABCD; names change, IDs do not)", u)
+		case seen[u]:
+			ps.add(p, "%q is listed twice", u)
+		}
+		seen[u] = true
+	}
+	for i, g := range a.UserGroups {
+		p := fmt.Sprintf("slack.actions.user_groups[%d]", i)
+		switch {
+		case !slackGroupID.MatchString(g):
+			ps.add(p, "%q is not a Slack user-group ID (S0123ABCD)", g)
+		case seen[g]:
+			ps.add(p, "%q is listed twice", g)
+		}
+		seen[g] = true
+	}
+	if len(a.UserGroups) > 0 && mode != SlackBot {
+		ps.add("slack.actions.user_groups", "needs mode bot: group membership is read with the bot token")
 	}
 }
 

@@ -5,17 +5,22 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/driftwatch/driftwatch/shared/catalog"
 	"github.com/driftwatch/driftwatch/shared/config"
 	"github.com/driftwatch/driftwatch/shared/detect"
 	"github.com/driftwatch/driftwatch/shared/exception"
 	fetchaws "github.com/driftwatch/driftwatch/shared/fetch/aws"
+	fetchazure "github.com/driftwatch/driftwatch/shared/fetch/azure"
 	"github.com/driftwatch/driftwatch/shared/filter"
 	"github.com/driftwatch/driftwatch/shared/finding"
 	"github.com/driftwatch/driftwatch/shared/policy"
@@ -25,6 +30,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/slack"
 	"github.com/driftwatch/driftwatch/shared/state/dynamo"
 	"github.com/driftwatch/driftwatch/shared/state/sqlite"
+	"github.com/driftwatch/driftwatch/shared/state/table"
 )
 
 // Sinks says which configured notifiers to switch on. The Lambda switches
@@ -41,7 +47,14 @@ type Options struct {
 	AWS aws.Config
 	// S3PathStyle is set when AWS_ENDPOINT_URL points at an emulator.
 	S3PathStyle bool
-	Sinks       Sinks
+	// Azure, when set, reads ARM resources (and the table store) with this
+	// credential; without it Azure resources cannot be read.
+	Azure azcore.TokenCredential
+	// ARM are the ARM client options (tests point them at a fake server).
+	ARM *arm.ClientOptions
+	// NoAWS leaves AWS resources without a reader (the Azure function).
+	NoAWS bool
+	Sinks Sinks
 	// Store, if set, replaces the store the config names (tests).
 	Store finding.Store
 	// Notifiers are added to the configured ones (a console printer, tests).
@@ -119,8 +132,18 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("own_principals: %w", err)
 	}
-	det := &detect.Detector{Filter: flt, Catalog: cat, Rules: eng,
-		Reader: fetchaws.New(opts.AWS, fetchaws.Options{S3PathStyle: opts.S3PathStyle})}
+	var router detect.Router
+	if !opts.NoAWS {
+		router.AWS = fetchaws.New(opts.AWS, fetchaws.Options{S3PathStyle: opts.S3PathStyle})
+	}
+	if opts.Azure != nil {
+		az, err := fetchazure.New(opts.Azure, fetchazure.Options{ClientOptions: opts.ARM})
+		if err != nil {
+			return nil, fmt.Errorf("azure reader: %w", err)
+		}
+		router.Azure = az
+	}
+	det := &detect.Detector{Filter: flt, Catalog: cat, Rules: eng, Reader: router}
 
 	store, closeStore, err := openStore(ctx, cfg.Store, opts)
 	if err != nil {
@@ -168,6 +191,15 @@ func openStore(ctx context.Context, c config.Store, opts Options) (finding.Store
 	switch c.Kind {
 	case config.StoreDynamoDB:
 		return dynamo.New(dynamodb.NewFromConfig(opts.AWS), c.Table, dynamo.Options{}), func() error { return nil }, nil
+	case config.StoreTable:
+		if opts.Azure == nil {
+			return nil, nil, fmt.Errorf("store.kind table needs an Azure credential")
+		}
+		cl, err := aztables.NewClient(strings.TrimRight(c.Endpoint, "/")+"/"+c.Table, opts.Azure, nil)
+		if err != nil {
+			return nil, nil, fmt.Errorf("table store %s/%s: %w", c.Endpoint, c.Table, err)
+		}
+		return table.New(cl, table.Options{}), func() error { return nil }, nil
 	default:
 		s, err := sqlite.Open(ctx, c.Path, sqlite.Options{})
 		if err != nil {

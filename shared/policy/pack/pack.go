@@ -1,5 +1,5 @@
 // Package pack holds driftwatch's built-in rules and their tests, embedded
-// in the binary: one directory per cloud (aws/), with <family>.rules.yaml
+// in the binary: one directory per cloud (aws/, azure/), with <family>.rules.yaml
 // and <family>.tests.yaml files.
 package pack
 
@@ -15,15 +15,16 @@ import (
 // files holds the rule and test files of every cloud. Add a cloud by
 // embedding its directory here and listing it in clouds.
 //
-//go:embed aws
+//go:embed aws azure
 var files embed.FS
 
 // Cloud directories, in the order All returns their rules.
 const (
-	CloudAWS = "aws"
+	CloudAWS   = "aws"
+	CloudAzure = "azure"
 )
 
-var clouds = []string{CloudAWS}
+var clouds = []string{CloudAWS, CloudAzure}
 
 // FS returns the embedded files: <cloud>/<family>.rules.yaml and
 // <cloud>/<family>.tests.yaml.
@@ -52,6 +53,12 @@ func AWS() ([]policy.Rule, error) { return Rules(CloudAWS) }
 
 // AWSTests returns the tests of the built-in AWS rules.
 func AWSTests() ([]policy.TestFile, error) { return Tests(CloudAWS) }
+
+// Azure returns the built-in Azure rules.
+func Azure() ([]policy.Rule, error) { return Rules(CloudAzure) }
+
+// AzureTests returns the tests of the built-in Azure rules.
+func AzureTests() ([]policy.TestFile, error) { return Tests(CloudAzure) }
 
 // All returns the built-in rules of every cloud.
 func All() ([]policy.Rule, error) {

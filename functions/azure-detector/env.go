@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"strings"
+
+	fetchazure "github.com/driftwatch/driftwatch/shared/fetch/azure"
+)
+
+// environment is the detector's configuration, read once at start-up from
+// the Function App's application settings.
+type environment struct {
+	// Port is FUNCTIONS_CUSTOMHANDLER_PORT, where the Functions host
+	// expects the handler (default 8080, as when run on its own).
+	Port string
+	// OwnPrincipals are patterns of driftwatch's own principals
+	// (DRIFTWATCH_OWN_PRINCIPALS, comma-separated): the managed identity's
+	// object or client ID, or its resource ID, so that its reverts are not
+	// checked again.
+	OwnPrincipals []string
+	// WebhookSecret is the shared secret of the webhook route
+	// (DRIFTWATCH_WEBHOOK_SECRET, usually a Key Vault reference). Empty:
+	// the route answers 401 to everything.
+	WebhookSecret string
+	// Credential is how the ARM reader authenticates
+	// (DRIFTWATCH_AZURE_CREDENTIAL: managed-identity or default). Default:
+	// managed-identity when the platform provides one (IDENTITY_ENDPOINT
+	// set), else the default chain.
+	Credential fetchazure.CredentialKind
+	// ClientID selects a user-assigned managed identity (AZURE_CLIENT_ID);
+	// empty uses the system-assigned one.
+	ClientID string
+	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
+	LogLevel slog.Level
+}
+
+// LogValue keeps the webhook secret out of logs.
+func (e environment) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("port", e.Port), slog.Any("own_principals", e.OwnPrincipals),
+		slog.Bool("webhook_secret_set", e.WebhookSecret != ""), slog.String("credential", string(e.Credential)),
+		slog.String("client_id", e.ClientID), slog.String("log_level", e.LogLevel.String()))
+}
+
+func loadEnv(getenv func(string) string) (environment, error) {
+	e := environment{Port: getenv("FUNCTIONS_CUSTOMHANDLER_PORT"), WebhookSecret: getenv("DRIFTWATCH_WEBHOOK_SECRET")}
+	if e.Port == "" {
+		e.Port = "8080"
+	}
+	for _, p := range strings.Split(getenv("DRIFTWATCH_OWN_PRINCIPALS"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			e.OwnPrincipals = append(e.OwnPrincipals, p)
+		}
+	}
+	switch kind := fetchazure.CredentialKind(getenv("DRIFTWATCH_AZURE_CREDENTIAL")); kind {
+	case fetchazure.CredentialDefault, fetchazure.CredentialManagedIdentity:
+		e.Credential = kind
+	case "":
+		e.Credential = fetchazure.CredentialDefault
+		if getenv("IDENTITY_ENDPOINT") != "" {
+			e.Credential = fetchazure.CredentialManagedIdentity
+		}
+	default:
+		return e, fmt.Errorf("DRIFTWATCH_AZURE_CREDENTIAL %q: want %q or %q", kind, fetchazure.CredentialManagedIdentity, fetchazure.CredentialDefault)
+	}
+	if e.Credential == fetchazure.CredentialManagedIdentity {
+		e.ClientID = getenv("AZURE_CLIENT_ID")
+	}
+	if lvl := getenv("LOG_LEVEL"); lvl != "" {
+		if err := e.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
+			return e, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", lvl)
+		}
+	}
+	return e, nil
+}
