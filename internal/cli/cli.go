@@ -48,6 +48,9 @@ Usage:
       them like replay and print a JSON line per change; acknowledge, release (retry) or
       reject (dead-letter) each event. Key: DRIFTWATCH_EVENTGRID_KEY, else the default
       Azure credential chain (also used for ARM re-reads).
+  driftwatch baseline capture|show|diff RESOURCE-ARN
+      Approve a resource's live document as its baseline, print it, or compare the live
+      resource with it (driftwatch baseline help).
   driftwatch demo
       Start a local AWS emulator (moto), make risky changes and show the verdicts.
 `
@@ -73,6 +76,8 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return demoCmd(ctx, args[1:], env)
 	case "watch":
 		return watch(ctx, args[1:], env)
+	case "baseline":
+		return baselineCmd(ctx, args[1:], env)
 	case "help", "-h", "--help":
 		fmt.Fprint(env.Stdout, usage)
 		return exitOK

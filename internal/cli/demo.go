@@ -46,6 +46,9 @@ func runDemo(ctx context.Context, env Env) error {
 	if err := d.Run(ctx, demo.Scenarios()); err != nil {
 		return err
 	}
-	fmt.Fprintln(env.Stdout, "Every risky change was caught on live state: one alert each, repeats threaded, duplicates skipped, fixes resolved. moto stopped.")
+	if err := demo.RevertAndBaseline(ctx, env.Stdout, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintln(env.Stdout, "Every risky change was caught on live state: one alert each, repeats threaded, duplicates skipped, fixes resolved, reverts verified, drift from the baseline shown. moto stopped.")
 	return nil
 }

@@ -178,6 +178,17 @@ type Finding struct {
 	// Events are the IDs of the latest changes applied (newest last, at
 	// most 32), so that a change delivered again is not counted again.
 	Events []string `json:"events,omitempty"`
+	// AcknowledgedBy is who acknowledged the current occurrence, at
+	// AcknowledgedAt: its repeats are no longer announced. Opening again
+	// clears it. See Muted.
+	AcknowledgedBy string    `json:"acknowledged_by,omitempty"`
+	AcknowledgedAt time.Time `json:"acknowledged_at,omitzero"`
+	// SnoozedUntil silences the finding's alerts (opened, repeated) until
+	// then; its resolution is still announced. See Muted.
+	SnoozedUntil time.Time `json:"snoozed_until,omitzero"`
+	// Actions are what people did to the finding (Slack's buttons), newest
+	// last, at most MaxActions.
+	Actions []Action `json:"actions,omitempty"`
 	// Outbox holds the notices not yet delivered to every notifier, oldest
 	// first; NoticeSeq is the Seq of the last notice queued.
 	Outbox    []Notice `json:"outbox,omitempty"`
@@ -202,6 +213,7 @@ func (f *Finding) Clone() *Finding {
 	}
 	c.Tags = maps.Clone(f.Tags)
 	c.Events = slices.Clone(f.Events)
+	c.Actions = slices.Clone(f.Actions)
 	c.Outbox = make([]Notice, len(f.Outbox))
 	for i, n := range f.Outbox {
 		n.Done = slices.Clone(n.Done)

@@ -448,6 +448,7 @@ func (l *Lifecycle) reopen(f *Finding, sum Change, at time.Time) {
 	f.FirstSeen, f.LastSeen, f.Count = at, at, 1
 	f.Change, f.OpenedBy = sum, sum
 	f.ResolvedAt, f.ResolveReason, f.SuppressReason = time.Time{}, "", ""
+	f.AcknowledgedBy, f.AcknowledgedAt = "", time.Time{}
 }
 
 // openOrSuppress sets the status of a new occurrence and queues its
@@ -488,10 +489,11 @@ func (f *Finding) remember(eventID string) {
 	}
 }
 
-// queue appends a notice to the outbox when there is anyone to tell. A full
-// outbox drops its oldest repeat notice, never an opening or a resolution.
+// queue appends a notice to the outbox when there is anyone to tell and
+// the finding is not muted (acknowledged, snoozed). A full outbox drops its
+// oldest repeat notice, never an opening or a resolution.
 func (l *Lifecycle) queue(f *Finding, kind Kind, sum Change, reason, message string) {
-	if len(l.Notifiers) == 0 {
+	if len(l.Notifiers) == 0 || f.Muted(kind, l.now()) {
 		return
 	}
 	f.NoticeSeq++

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -15,6 +16,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/driftwatch/driftwatch/shared/baseline"
 	"github.com/driftwatch/driftwatch/shared/catalog"
 	"github.com/driftwatch/driftwatch/shared/config"
 	"github.com/driftwatch/driftwatch/shared/detect"
@@ -123,8 +125,17 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	if err != nil {
 		return nil, err
 	}
-	eng, err := policy.Compile(rules)
+	baselines, closeBaselines, err := openBaselines(ctx, cfg.Store, opts)
 	if err != nil {
+		return nil, err
+	}
+	var compileOpts []policy.Option
+	if baselines != nil {
+		compileOpts = append(compileOpts, policy.WithBaselines(baseline.Source{Store: baselines}))
+	}
+	eng, err := policy.Compile(rules, compileOpts...)
+	if err != nil {
+		_ = closeBaselines()
 		return nil, fmt.Errorf("compile rules: %w", err)
 	}
 	cat := catalog.Default()
@@ -145,10 +156,12 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	}
 	det := &detect.Detector{Filter: flt, Catalog: cat, Rules: eng, Reader: router}
 
-	store, closeStore, err := openStore(ctx, cfg.Store, opts)
+	store, closeFindings, err := openStore(ctx, cfg.Store, opts)
 	if err != nil {
+		_ = closeBaselines()
 		return nil, err
 	}
+	closeStore := func() error { return errors.Join(closeFindings(), closeBaselines()) }
 	secrets := opts.Secrets
 	if secrets == nil {
 		sm := secretsmanager.NewFromConfig(opts.AWS)
@@ -182,6 +195,24 @@ func names(ns []finding.Notifier) []string {
 		out = append(out, n.Name())
 	}
 	return out
+}
+
+// openBaselines opens the approved-baseline store beside the findings
+// (nil for the Azure table store, which has none yet: baseline rules then
+// pass).
+func openBaselines(ctx context.Context, c config.Store, opts Options) (baseline.Store, func() error, error) {
+	none := func() error { return nil }
+	switch c.Kind {
+	case config.StoreDynamoDB:
+		return baseline.NewDynamo(dynamodb.NewFromConfig(opts.AWS), c.Table), none, nil
+	case config.StoreSQLite, "":
+		s, err := baseline.OpenSQLite(ctx, c.Path)
+		if err != nil {
+			return nil, nil, fmt.Errorf("open baseline store %s: %w", c.Path, err)
+		}
+		return s, s.Close, nil
+	}
+	return nil, none, nil
 }
 
 func openStore(ctx context.Context, c config.Store, opts Options) (finding.Store, func() error, error) {

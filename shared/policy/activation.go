@@ -20,6 +20,8 @@ type activation struct {
 	clock   func() time.Time
 
 	resource, ref, tags, change, previous, now ref.Val
+	// approved is the baseline looked up for baseline rules, once.
+	approved *approved
 }
 
 var _ interpreter.Activation = (*activation)(nil)

@@ -37,6 +37,7 @@ type Option func(*config)
 type config struct {
 	costLimit uint64
 	now       func() time.Time
+	baselines BaselineSource
 }
 
 // WithCostLimit sets the CEL cost budget of each evaluation of a condition
@@ -96,6 +97,9 @@ type Input struct {
 	// Now is the evaluation time seen as the now variable (zero: the
 	// engine's clock).
 	Now time.Time
+	// Baseline is the resource's approved document, for rules of kind
+	// baseline; nil asks the engine's BaselineSource (WithBaselines).
+	Baseline map[string]any
 }
 
 // Engine holds compiled rules. It is safe for concurrent use.
@@ -105,6 +109,8 @@ type Engine struct {
 	types  []string
 	now    func() time.Time
 	env    *cel.Env
+	// baselines looks up approved documents for baseline rules.
+	baselines BaselineSource
 }
 
 // compiled is one rule ready to run.
@@ -165,7 +171,8 @@ func newEnv() (*cel.Env, error) {
 // kebab-case and unique; title non-empty; severity one of the Severity
 // constants; mode empty (alert) or a Mode constant; deleted empty (pass),
 // pass or fail; resource_types and condition non-empty; the condition of
-// type bool (or dyn, checked at run time). The engine keeps its own copies
+// type bool (or dyn, checked at run time); kind empty, or baseline with
+// watch paths and no condition. The engine keeps its own copies
 // of the rules, with Mode and Deleted defaulted.
 func Compile(rules []Rule, opts ...Option) (*Engine, error) {
 	cfg := config{costLimit: DefaultCostLimit, now: time.Now}
@@ -181,7 +188,7 @@ func Compile(rules []Rule, opts ...Option) (*Engine, error) {
 		cel.CostLimit(cfg.costLimit),
 		cel.InterruptCheckFrequency(interruptCheckFrequency),
 	}}
-	e := &Engine{byType: map[string][]*compiled{}, now: cfg.now, env: env}
+	e := &Engine{byType: map[string][]*compiled{}, now: cfg.now, env: env, baselines: cfg.baselines}
 
 	// Compile rules in parallel: parsing and checking CEL dominates
 	// start-up, and the environment is safe for concurrent use.
@@ -301,9 +308,11 @@ func (cp *compiler) rule(r *Rule) (*compiled, []error) {
 		}
 	}
 	c := &compiled{rule: r, pass: strings.TrimSpace(r.Title) + " — compliant"}
-	if strings.TrimSpace(r.Condition) == "" {
+	switch {
+	case !checkKind(r, bad): // a baseline rule: no condition
+	case strings.TrimSpace(r.Condition) == "":
 		bad("condition is empty")
-	} else {
+	default:
 		prg, err := cp.expr(r, r.Condition, r.conditionPos, 0, true)
 		if err != nil {
 			errs = append(errs, err)
@@ -429,6 +438,9 @@ func (e *Engine) evaluate(ctx context.Context, c *compiled, in *Input, act *acti
 	if !in.Resource.Exists {
 		v.Result, v.Message = c.rule.Deleted, "resource no longer exists"
 		return v
+	}
+	if c.rule.Kind == KindBaseline {
+		return e.evaluateBaseline(ctx, c, in, act, v)
 	}
 	out, err := eval(ctx, c.condition, act)
 	if err != nil {

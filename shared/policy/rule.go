@@ -23,6 +23,11 @@
 //	    remediation: s3-remove-public-acl-grants   # name of the revert action, optional
 //	    deleted: pass                         # verdict when the resource no longer exists: pass (default) | fail
 //
+// A rule of kind baseline has watch (dotted paths) instead of a condition:
+// it fails when the document differs from the resource's approved baseline
+// on a watched path, and its message ends with the differences as JSON
+// (see Diff and WithBaselines).
+//
 // The message is a template: each {{ expr }} is a CEL expression compiled
 // with the rule and rendered into the text.
 //
@@ -109,6 +114,11 @@ type Rule struct {
 	Mode          string     `yaml:"mode,omitempty" json:"mode,omitempty"`
 	Remediation   string     `yaml:"remediation,omitempty" json:"remediation,omitempty"`
 	Deleted       Result     `yaml:"deleted,omitempty" json:"deleted,omitempty"`
+	// Kind is empty for a rule with a condition, or KindBaseline for a rule
+	// that compares the Watch paths of the document with the resource's
+	// approved baseline (see baseline.go).
+	Kind  string   `yaml:"kind,omitempty" json:"kind,omitempty"`
+	Watch []string `yaml:"watch,omitempty" json:"watch,omitempty"`
 	// File is the file the rule was loaded from (set by the loader).
 	File string `yaml:"-" json:"file,omitempty"`
 	// Line is the line of the rule in File (set by the loader).

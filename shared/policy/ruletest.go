@@ -29,7 +29,8 @@ import (
 //	        message: AllUsers             # optional: the verdict message contains this
 //
 // Optional per case: exists (default true), tags, previous (the previous
-// document; has_previous is true when given), change (see TestChange), ref
+// document; has_previous is true when given), baseline (the approved
+// document, for rules of kind baseline), change (see TestChange), ref
 // (fields override the default ref: type = the rule's first resource type,
 // id "arn:aws:test:::resource", account 123456789012, region us-east-1) and
 // now (RFC 3339; default 2025-01-01T00:00:00Z, so that rules reading now
@@ -61,6 +62,8 @@ type TestCase struct {
 	Now      string            `yaml:"now"`
 	Expect   Result            `yaml:"expect"`
 	Message  string            `yaml:"message"`
+	// Baseline is the approved document, for rules of kind baseline.
+	Baseline map[string]any `yaml:"baseline"`
 	// Line is the line of the case in the file.
 	Line int `yaml:"-"`
 }
@@ -178,6 +181,7 @@ func ParseTests(file string, data []byte) (TestFile, error) {
 			c := &rt.Cases[j]
 			c.Resource = documentMap(c.Resource)
 			c.Previous = documentMap(c.Previous)
+			c.Baseline = documentMap(c.Baseline)
 			if c.Change != nil {
 				c.Change.Request = documentMap(c.Change.Request)
 				c.Change.Response = documentMap(c.Change.Response)
@@ -326,6 +330,7 @@ func (tc *TestCase) input(r *Rule) (Input, error) {
 	in := Input{
 		Resource: resource.Resource{Ref: ref, Exists: exists, Tags: tc.Tags},
 		Previous: tc.Previous,
+		Baseline: tc.Baseline,
 		Now:      TestNow,
 	}
 	if exists {
