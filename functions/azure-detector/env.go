@@ -2,8 +2,12 @@ package main
 
 import (
 	"fmt"
+	"os"
+
 	"log/slog"
 	"strings"
+
+	dwconfig "github.com/driftwatch/driftwatch/shared/config"
 
 	fetchazure "github.com/driftwatch/driftwatch/shared/fetch/azure"
 )
@@ -33,6 +37,47 @@ type environment struct {
 	ClientID string
 	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel slog.Level
+	// ConfigPath is the driftwatch.yaml to read (DRIFTWATCH_CONFIG; default
+	// driftwatch.yaml beside the handler when present).
+	ConfigPath string
+	// TableEndpoint and TableName name the findings table
+	// (DRIFTWATCH_TABLE_ENDPOINT, DRIFTWATCH_TABLE_NAME); when set they
+	// override the config's store.
+	TableEndpoint, TableName string
+	// EventGridEndpoint is the topic findings are published to
+	// (DRIFTWATCH_EVENTGRID_ENDPOINT; empty: not published).
+	EventGridEndpoint string
+}
+
+// config reads the config file, if any, and applies the app settings'
+// overrides.
+func (e environment) config() (*dwconfig.Config, error) {
+	cfg := dwconfig.Default()
+	path := e.ConfigPath
+	if path == "" {
+		if _, err := os.Stat("driftwatch.yaml"); err == nil {
+			path = "driftwatch.yaml"
+		}
+	}
+	if path != "" {
+		c, err := dwconfig.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		cfg = c
+	}
+	cfg.OwnPrincipals = append(cfg.OwnPrincipals, e.OwnPrincipals...)
+	if e.TableEndpoint != "" {
+		name := e.TableName
+		if name == "" {
+			name = "findings"
+		}
+		cfg.Store = dwconfig.Store{Kind: dwconfig.StoreTable, Endpoint: e.TableEndpoint, Table: name, SeenTTL: cfg.Store.SeenTTL}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }
 
 // LogValue keeps the webhook secret out of logs.
@@ -66,6 +111,9 @@ func loadEnv(getenv func(string) string) (environment, error) {
 	if e.Credential == fetchazure.CredentialManagedIdentity {
 		e.ClientID = getenv("AZURE_CLIENT_ID")
 	}
+	e.ConfigPath = getenv("DRIFTWATCH_CONFIG")
+	e.TableEndpoint, e.TableName = getenv("DRIFTWATCH_TABLE_ENDPOINT"), getenv("DRIFTWATCH_TABLE_NAME")
+	e.EventGridEndpoint = getenv("DRIFTWATCH_EVENTGRID_ENDPOINT")
 	if lvl := getenv("LOG_LEVEL"); lvl != "" {
 		if err := e.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
 			return e, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", lvl)

@@ -18,13 +18,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/driftwatch/driftwatch/shared/catalog"
-	"github.com/driftwatch/driftwatch/shared/detect"
 	fetchazure "github.com/driftwatch/driftwatch/shared/fetch/azure"
-	"github.com/driftwatch/driftwatch/shared/filter"
 	"github.com/driftwatch/driftwatch/shared/ingest/eventgrid"
-	"github.com/driftwatch/driftwatch/shared/policy"
-	"github.com/driftwatch/driftwatch/shared/policy/pack"
+	"github.com/driftwatch/driftwatch/shared/pipeline"
+	egpublish "github.com/driftwatch/driftwatch/shared/publish/eventgrid"
 )
 
 func main() {
@@ -42,11 +39,12 @@ func run(ctx context.Context) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: env.LogLevel}))
-	det, err := detector(env)
+	p, err := build(ctx, env, log)
 	if err != nil {
 		return err
 	}
-	h := &eventgrid.Handler{Processor: det, Sink: eventgrid.LogSink{Log: log}, Log: log}
+	defer p.Close()
+	h := &eventgrid.Handler{Processor: p.Pipeline, Log: log}
 	srv := &http.Server{
 		Addr:              ":" + env.Port,
 		Handler:           routes(h, env.WebhookSecret, log),
@@ -68,28 +66,28 @@ func run(ctx context.Context) error {
 	return nil
 }
 
-// detector builds the pipeline: filter, catalog, ARM reader, Azure rules.
-func detector(env environment) (*detect.Detector, error) {
-	rules, err := pack.Azure()
+// build assembles the pipeline: filter, catalog, ARM reader, rules, the
+// findings table and the notifiers the config names, plus Event Grid
+// publishing when a topic is set.
+func build(ctx context.Context, env environment, log *slog.Logger) (*pipeline.Built, error) {
+	cfg, err := env.config()
 	if err != nil {
-		return nil, fmt.Errorf("load built-in Azure rules: %w", err)
-	}
-	eng, err := policy.Compile(rules)
-	if err != nil {
-		return nil, fmt.Errorf("compile rules: %w", err)
-	}
-	cat := catalog.Default()
-	flt, err := filter.New(env.OwnPrincipals, cat.Watched)
-	if err != nil {
-		return nil, fmt.Errorf("own principals: %w", err)
+		return nil, err
 	}
 	cred, err := fetchazure.NewCredential(env.Credential, env.ClientID)
 	if err != nil {
 		return nil, err
 	}
-	reader, err := fetchazure.New(cred, fetchazure.Options{})
-	if err != nil {
-		return nil, err
+	opts := pipeline.Options{
+		Config: cfg, Azure: cred, NoAWS: true, Log: log,
+		Sinks: pipeline.Sinks{Slack: cfg.Slack != nil, Jira: cfg.Jira != nil, GitHub: cfg.GitHub != nil},
 	}
-	return &detect.Detector{Filter: flt, Catalog: cat, Reader: reader, Rules: eng}, nil
+	var pub *egpublish.Publisher
+	if env.EventGridEndpoint != "" {
+		if pub, err = egpublish.NewWithCredential(env.EventGridEndpoint, cred, nil, egpublish.Options{}); err != nil {
+			return nil, err
+		}
+		opts.Notifiers = append(opts.Notifiers, pub)
+	}
+	return pipeline.Build(ctx, opts)
 }

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/driftwatch/driftwatch/shared/pipeline"
+
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/detect"
 	fetchazure "github.com/driftwatch/driftwatch/shared/fetch/azure"
@@ -72,11 +74,11 @@ type fakeProcessor struct {
 
 var _ eventgrid.Processor = (*fakeProcessor)(nil)
 
-func (f *fakeProcessor) Process(_ context.Context, ch *change.Change) detect.Outcome {
+func (f *fakeProcessor) Handle(_ context.Context, ch *change.Change) (pipeline.Result, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.seen = append(f.seen, ch.EventID)
-	return detect.Outcome{Change: ch, Ignored: filter.Unwatched}
+	return pipeline.Result{Outcome: detect.Outcome{Change: ch, Ignored: filter.Unwatched}}, nil
 }
 
 // TestRoutes checks that both HTTP ways in reach the same handler.

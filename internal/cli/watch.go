@@ -7,6 +7,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/driftwatch/driftwatch/shared/pipeline"
+
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/messaging/eventgrid/aznamespaces"
 
@@ -178,7 +180,8 @@ type printer struct {
 
 var _ eventgrid.Processor = (*printer)(nil)
 
-func (p *printer) Process(ctx context.Context, ch *change.Change) detect.Outcome {
+// Handle checks the change (no findings store: watch prints) and prints it.
+func (p *printer) Handle(ctx context.Context, ch *change.Change) (pipeline.Result, error) {
 	out := p.det.Process(ctx, ch)
 	line := watchLine{explained: explainRow(ch, out), Verdicts: []verdictLine{}}
 	for _, v := range out.Verdicts() {
@@ -193,7 +196,10 @@ func (p *printer) Process(ctx context.Context, ch *change.Change) detect.Outcome
 	// A failed write to stdout is not the event's fault: the event is
 	// settled by what the pipeline said.
 	_ = p.enc.Encode(line)
-	return out
+	if out.Err != nil {
+		return pipeline.Result{Outcome: out}, fmt.Errorf("%w: %w", pipeline.ErrUnresolvable, out.Err)
+	}
+	return pipeline.Result{Outcome: out}, nil
 }
 
 // explainRow is the explain line of an outcome.

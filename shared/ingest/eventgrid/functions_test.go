@@ -79,7 +79,7 @@ func TestFunctionsInvocation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			proc := &fakeProcessor{outcome: byID}
-			fn := &eventgrid.Functions{Handler: &eventgrid.Handler{Processor: proc, Sink: &fakeSink{}}}
+			fn := &eventgrid.Functions{Handler: &eventgrid.Handler{Processor: proc}}
 			if tt.park != nil {
 				fn.Park = tt.park
 			}

@@ -29,19 +29,15 @@ import (
 	"log/slog"
 
 	"github.com/driftwatch/driftwatch/shared/change"
-	"github.com/driftwatch/driftwatch/shared/detect"
+	"github.com/driftwatch/driftwatch/shared/finding"
+	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/policy"
 )
 
 // Processor checks one change: the detection pipeline (a *detect.Detector,
 // or an adapter over the findings pipeline).
 type Processor interface {
-	Process(ctx context.Context, ch *change.Change) detect.Outcome
-}
-
-// Sink receives every outcome that was checked (not the ignored ones).
-type Sink interface {
-	Handle(ctx context.Context, out detect.Outcome) error
+	Handle(ctx context.Context, ch *change.Change) (pipeline.Result, error)
 }
 
 // ErrPermanent marks a delivery that no retry can process: it does not
@@ -52,10 +48,9 @@ var ErrPermanent = errors.New("permanent")
 // Handler processes the changes of one delivery. It is safe for concurrent
 // use when its Processor and Sink are.
 type Handler struct {
+	// Processor is the whole pipeline for one change: detection and
+	// findings (a *pipeline.Pipeline).
 	Processor Processor
-	// Sink receives each checked outcome; nil drops them after the
-	// Processor (which may keep its own record).
-	Sink Sink
 	// Log receives debug lines for ignored changes; nil discards them.
 	Log *slog.Logger
 }
@@ -90,15 +85,25 @@ func (h *Handler) Handle(ctx context.Context, src string, body []byte) (Report, 
 	var trans []error
 	rep.Changes = len(changes)
 	for i := range changes {
-		out := h.Processor.Process(ctx, &changes[i])
 		ch := &changes[i]
-		if out.Ignored != "" {
+		res, err := h.Processor.Handle(ctx, ch)
+		switch {
+		case errors.Is(err, pipeline.ErrUnresolvable):
+			perm = append(perm, fmt.Errorf("event %s (%s): %w", ch.EventID, ch.Operation, err))
+			continue
+		case err != nil:
+			trans = append(trans, fmt.Errorf("event %s (%s): %w", ch.EventID, ch.Operation, err))
+		case res.Duplicate:
 			rep.Ignored++
-			h.logger().DebugContext(ctx, "change ignored", "event_id", ch.EventID, "operation", ch.Operation, "reason", string(out.Ignored))
+			h.logger().DebugContext(ctx, "duplicate delivery skipped", "event_id", ch.EventID)
+			continue
+		case res.Outcome.Ignored != "":
+			rep.Ignored++
+			h.logger().DebugContext(ctx, "change ignored", "event_id", ch.EventID, "operation", ch.Operation, "reason", string(res.Outcome.Ignored))
 			continue
 		}
-		if out.Err != nil {
-			perm = append(perm, fmt.Errorf("event %s (%s): %w", ch.EventID, ch.Operation, out.Err))
+		out := res.Outcome
+		if len(out.Checked) == 0 {
 			continue
 		}
 		rep.Checked++
@@ -112,9 +117,10 @@ func (h *Handler) Handle(ctx context.Context, src string, body []byte) (Report, 
 				rep.Failing++
 			}
 		}
-		if h.Sink != nil {
-			if err := h.Sink.Handle(ctx, out); err != nil {
-				trans = append(trans, fmt.Errorf("handle outcome of event %s: %w", ch.EventID, err))
+		for _, t := range res.Transitions {
+			if t.Kind != finding.Unchanged {
+				h.logger().InfoContext(ctx, "finding", "action", string(t.Kind), "event_id", ch.EventID, "rule", t.Verdict.RuleID,
+					"severity", t.Verdict.Severity, "resource_id", t.Verdict.Resource.ID, "result", string(t.Verdict.Result))
 			}
 		}
 	}
@@ -132,22 +138,4 @@ func (h *Handler) logger() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return h.Log
-}
-
-// LogSink writes every verdict as a structured log line: the sink of a
-// detector that has no findings store yet.
-type LogSink struct{ Log *slog.Logger }
-
-// Handle logs the outcome's verdicts: passes at Info, the rest at Warn.
-func (s LogSink) Handle(ctx context.Context, out detect.Outcome) error {
-	for _, v := range out.Verdicts() {
-		lvl := slog.LevelInfo
-		if v.Result != policy.Pass {
-			lvl = slog.LevelWarn
-		}
-		s.Log.Log(ctx, lvl, "verdict", "event_id", v.EventID, "rule", v.RuleID, "severity", v.Severity,
-			"resource_type", v.Resource.Type, "resource_id", v.Resource.ID, "result", string(v.Result),
-			"message", v.Message, "principal", out.Change.Principal.ARN)
-	}
-	return nil
 }

@@ -13,42 +13,40 @@ import (
 	"github.com/driftwatch/driftwatch/shared/detect"
 	"github.com/driftwatch/driftwatch/shared/filter"
 	"github.com/driftwatch/driftwatch/shared/ingest/eventgrid"
+	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/policy"
 	"github.com/driftwatch/driftwatch/shared/resource"
 )
 
-// fakeProcessor answers with outcome and records the event IDs it saw.
+// fakeProcessor answers with outcome (and err, when set) and records the
+// event IDs it saw.
 type fakeProcessor struct {
 	outcome func(ch *change.Change) detect.Outcome
+	err     error
 	mu      sync.Mutex
 	seen    []string
 }
 
 var _ eventgrid.Processor = (*fakeProcessor)(nil)
 
-func (f *fakeProcessor) Process(_ context.Context, ch *change.Change) detect.Outcome {
+func (f *fakeProcessor) Handle(_ context.Context, ch *change.Change) (pipeline.Result, error) {
 	f.mu.Lock()
 	f.seen = append(f.seen, ch.EventID)
 	f.mu.Unlock()
-	return f.outcome(ch)
+	out := f.outcome(ch)
+	if out.Err != nil {
+		return pipeline.Result{Outcome: out}, fmt.Errorf("%w: %w", pipeline.ErrUnresolvable, out.Err)
+	}
+	if f.err != nil {
+		return pipeline.Result{Outcome: out}, f.err
+	}
+	return pipeline.Result{Outcome: out}, nil
 }
 
 func (f *fakeProcessor) saw() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.seen...)
-}
-
-type fakeSink struct {
-	err error
-	got []detect.Outcome
-}
-
-var _ eventgrid.Sink = (*fakeSink)(nil)
-
-func (f *fakeSink) Handle(_ context.Context, out detect.Outcome) error {
-	f.got = append(f.got, out)
-	return f.err
 }
 
 const testSub = "00000000-1111-2222-3333-444444444444"
@@ -107,37 +105,35 @@ func TestHandle(t *testing.T) {
 	tests := []struct {
 		name      string
 		body      func(t *testing.T) []byte
-		sinkErr   error
+		procErr   error
 		wantErr   string // "" none, "permanent", "transient"
 		wantSeen  []string
-		wantSunk  int
 		wantCount eventgrid.Report
 	}{
-		{"one Event Grid event", func(t *testing.T) []byte { return mustJSON(t, resourceEvent("a")) }, nil, "", []string{"a"}, 1,
+		{"one Event Grid event", func(t *testing.T) []byte { return mustJSON(t, resourceEvent("a")) }, nil, "", []string{"a"},
 			eventgrid.Report{Changes: 1, Checked: 1, Failing: 1}},
 		{"array of CloudEvents", func(t *testing.T) []byte { return mustJSON(t, []any{cloudEvent("a"), cloudEvent("b")}) }, nil, "",
-			[]string{"a", "b"}, 2, eventgrid.Report{Changes: 2, Checked: 2, Failing: 2}},
+			[]string{"a", "b"}, eventgrid.Report{Changes: 2, Checked: 2, Failing: 2}},
 		{"ignored change", func(t *testing.T) []byte { return mustJSON(t, []any{resourceEvent("ignored-1")}) }, nil, "",
-			[]string{"ignored-1"}, 0, eventgrid.Report{Changes: 1, Ignored: 1}},
-		{"not JSON", func(t *testing.T) []byte { return []byte("{not json") }, nil, "permanent", nil, 0, eventgrid.Report{}},
+			[]string{"ignored-1"}, eventgrid.Report{Changes: 1, Ignored: 1}},
+		{"not JSON", func(t *testing.T) []byte { return []byte("{not json") }, nil, "permanent", nil, eventgrid.Report{}},
 		{"not a resource event", func(t *testing.T) []byte {
 			return []byte(`[{"id":"x","eventType":"Microsoft.Storage.BlobCreated","subject":"/blobServices/default","data":{}}]`)
-		}, nil, "permanent", nil, 0, eventgrid.Report{}},
+		}, nil, "permanent", nil, eventgrid.Report{}},
 		{"watched change without a resource", func(t *testing.T) []byte { return mustJSON(t, resourceEvent("noid-1")) }, nil, "permanent",
-			[]string{"noid-1"}, 0, eventgrid.Report{Changes: 1}},
+			[]string{"noid-1"}, eventgrid.Report{Changes: 1}},
 		{"failed read", func(t *testing.T) []byte { return mustJSON(t, resourceEvent("readerr-1")) }, nil, "transient",
-			[]string{"readerr-1"}, 1, eventgrid.Report{Changes: 1, Checked: 1, Failing: 1}},
-		{"sink fails", func(t *testing.T) []byte { return mustJSON(t, resourceEvent("a")) }, errors.New("store down"), "transient",
-			[]string{"a"}, 1, eventgrid.Report{Changes: 1, Checked: 1, Failing: 1}},
+			[]string{"readerr-1"}, eventgrid.Report{Changes: 1, Checked: 1, Failing: 1}},
+		{"findings store fails", func(t *testing.T) []byte { return mustJSON(t, resourceEvent("a")) }, errors.New("store down"), "transient",
+			[]string{"a"}, eventgrid.Report{Changes: 1, Checked: 1, Failing: 1}},
 		{"transient wins over permanent, good changes still processed", func(t *testing.T) []byte {
 			return mustJSON(t, []any{resourceEvent("noid-1"), resourceEvent("readerr-1"), resourceEvent("c")})
-		}, nil, "transient", []string{"noid-1", "readerr-1", "c"}, 2, eventgrid.Report{Changes: 3, Checked: 2, Failing: 2}},
+		}, nil, "transient", []string{"noid-1", "readerr-1", "c"}, eventgrid.Report{Changes: 3, Checked: 2, Failing: 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			proc := &fakeProcessor{outcome: byID}
-			sink := &fakeSink{err: tt.sinkErr}
-			h := &eventgrid.Handler{Processor: proc, Sink: sink}
+			proc := &fakeProcessor{outcome: byID, err: tt.procErr}
+			h := &eventgrid.Handler{Processor: proc}
 			rep, err := h.Handle(context.Background(), "test", tt.body(t))
 			switch tt.wantErr {
 			case "":
@@ -155,9 +151,6 @@ func TestHandle(t *testing.T) {
 			}
 			if got := proc.saw(); fmt.Sprint(got) != fmt.Sprint(tt.wantSeen) {
 				t.Errorf("processed %v, want %v", got, tt.wantSeen)
-			}
-			if len(sink.got) != tt.wantSunk {
-				t.Errorf("%d outcomes sunk, want %d", len(sink.got), tt.wantSunk)
 			}
 			if rep != tt.wantCount {
 				t.Errorf("report %+v, want %+v", rep, tt.wantCount)

@@ -135,7 +135,7 @@ func newPuller(t *testing.T, ns *namespace, proc *fakeProcessor) *eventgrid.Pull
 	if err != nil {
 		t.Fatal(err)
 	}
-	return eventgrid.NewPuller(client, &eventgrid.Handler{Processor: proc, Sink: &fakeSink{}}, eventgrid.PullOptions{MaxEvents: 20, MaxWait: 30 * time.Second})
+	return eventgrid.NewPuller(client, &eventgrid.Handler{Processor: proc}, eventgrid.PullOptions{MaxEvents: 20, MaxWait: 30 * time.Second})
 }
 
 func TestPullSettlesEachEvent(t *testing.T) {

@@ -33,7 +33,7 @@ const validationEvent = `[{
 
 func webhookServer(t *testing.T, proc *fakeProcessor) *httptest.Server {
 	t.Helper()
-	srv := httptest.NewServer(&eventgrid.Webhook{Handler: &eventgrid.Handler{Processor: proc, Sink: &fakeSink{}}, Secret: secret})
+	srv := httptest.NewServer(&eventgrid.Webhook{Handler: &eventgrid.Handler{Processor: proc}, Secret: secret})
 	t.Cleanup(srv.Close)
 	return srv
 }
