@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -34,11 +35,18 @@ const Account = "123456789012"
 // Region is the region test configurations use.
 const Region = "us-east-1"
 
-// Server is a running moto server.
+// Server is a running moto server behind a serialising proxy.
+//
+// moto answers requests on several threads and does not lock around a
+// conditional write, so two racing conditional puts can both succeed, which
+// AWS never allows. The proxy hands moto one request at a time, which gives
+// each API call the atomicity the real services have; concurrency tests of
+// conditional writes then test our code, not the emulator's races.
 type Server struct {
-	// URL is the endpoint, http://127.0.0.1:PORT.
-	URL string
-	cmd *exec.Cmd
+	// URL is the endpoint, http://127.0.0.1:PORT (the proxy).
+	URL   string
+	cmd   *exec.Cmd
+	proxy *http.Server
 }
 
 // Binary returns the moto_server executable to run, or an error that says
@@ -109,12 +117,17 @@ func Launch() (*Server, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port), cmd: cmd}
+	s := &Server{cmd: cmd}
+	motoURL := "http://127.0.0.1:" + strconv.Itoa(port)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		resp, err := http.Get(s.URL + "/moto-api/")
+		resp, err := http.Get(motoURL + "/moto-api/")
 		if err == nil {
 			resp.Body.Close()
+			if err := s.serveProxy(motoURL); err != nil {
+				s.Stop()
+				return nil, err
+			}
 			return s, nil
 		}
 		if time.Now().After(deadline) {
@@ -125,12 +138,45 @@ func Launch() (*Server, error) {
 	}
 }
 
+// serveProxy starts the serialising proxy in front of moto.
+func (s *Server) serveProxy(motoURL string) error {
+	target, err := url.Parse(motoURL)
+	if err != nil {
+		return err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("listen for the moto proxy: %w", err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var one sync.Mutex
+	s.proxy = &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// A long-polling SQS receive may wait for seconds: it must not
+			// hold every other call up.
+			if r.Header.Get("X-Amz-Target") != "AmazonSQS.ReceiveMessage" {
+				one.Lock()
+				defer one.Unlock()
+			}
+			rp.ServeHTTP(w, r)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = s.proxy.Serve(l) }()
+	s.URL = "http://" + l.Addr().String()
+	return nil
+}
+
 var stopMu sync.Mutex
 
 // Stop kills the server and waits for it to exit.
 func (s *Server) Stop() {
 	stopMu.Lock()
 	defer stopMu.Unlock()
+	if s.proxy != nil {
+		_ = s.proxy.Close()
+		s.proxy = nil
+	}
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
