@@ -126,3 +126,21 @@ azure-deploy: azure-package
 	app=$$($(AZ) deployment sub show --name $(AZ_NAME)-infra --query properties.outputs.functionAppName.value -o tsv) && \
 	$(AZ) functionapp deployment source config-zip --resource-group "$$rg" --name "$$app" --src $(AZ_PACKAGE)
 	$(AZ_DEPLOY) --parameters subscribeEvents=true --name $(AZ_NAME)-events
+
+## fuzz: run every fuzz target of the decoders and request handlers for
+## FUZZTIME each, one after the other (`go test` alone runs their seeds, as
+## CI does). A failure stops the run; its input is written to the
+## package's testdata/fuzz/<Target>/, which keeps it as a seed: fix the
+## code, keep the file.
+FUZZTIME    ?= 30s
+FUZZMINTIME ?= 5s
+FUZZ_PKGS   ?= ./shared/change ./shared/ingest/eventgrid ./shared/interact
+.PHONY: fuzz
+fuzz:
+	@for pkg in $(FUZZ_PKGS); do \
+		targets=$$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz') || exit 1; \
+		for t in $$targets; do \
+			echo "fuzz $$pkg $$t for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg || exit 1; \
+		done; \
+	done

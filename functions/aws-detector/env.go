@@ -5,9 +5,11 @@ import (
 	"os"
 
 	"log/slog"
+	"strconv"
 	"strings"
 
 	dwconfig "github.com/driftwatch/driftwatch/shared/config"
+	"github.com/driftwatch/driftwatch/shared/revert"
 )
 
 // environment is the detector's configuration, read once at cold start.
@@ -18,6 +20,10 @@ type environment struct {
 	// DeadLetterURL is the queue unprocessable messages are parked in
 	// (DRIFTWATCH_DLQ_URL).
 	DeadLetterURL string
+	// MaxReceives is the source queue's maxReceiveCount
+	// (DRIFTWATCH_MAX_RECEIVE_COUNT; 0 or unset: unknown), so that a message
+	// failing on its last receive is parked with its reason.
+	MaxReceives int
 	// LogLevel is LOG_LEVEL: debug, info (default), warn or error.
 	LogLevel slog.Level
 	// S3PathStyle is set when AWS_ENDPOINT_URL points at an emulator.
@@ -28,6 +34,14 @@ type environment struct {
 	// Table is the DynamoDB findings table (DRIFTWATCH_TABLE); when set it
 	// overrides the config's store.
 	Table string
+	// Revert is the deployment's revert switch (DRIFTWATCH_REVERT: off,
+	// dry-run or on; default dry-run, set from the template's AutoRevert):
+	// dry-run notes what would be reverted with the exact calls, on
+	// reverts the failing verdicts of rules whose mode is revert.
+	Revert revert.Switch
+	// Account is the function's own account (DRIFTWATCH_ACCOUNT_ID): the
+	// automatic revert acts there only.
+	Account string
 }
 
 // config reads the config file, if any, and applies the environment's
@@ -65,6 +79,13 @@ func loadEnv(getenv func(string) string) (environment, error) {
 		}
 	}
 	e.DeadLetterURL = getenv("DRIFTWATCH_DLQ_URL")
+	if v := getenv("DRIFTWATCH_MAX_RECEIVE_COUNT"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return e, fmt.Errorf("DRIFTWATCH_MAX_RECEIVE_COUNT %q: want a whole number of receives", v)
+		}
+		e.MaxReceives = n
+	}
 	if lvl := getenv("LOG_LEVEL"); lvl != "" {
 		if err := e.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
 			return e, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", lvl)
@@ -73,5 +94,11 @@ func loadEnv(getenv func(string) string) (environment, error) {
 	e.S3PathStyle = getenv("AWS_ENDPOINT_URL") != ""
 	e.ConfigPath = getenv("DRIFTWATCH_CONFIG")
 	e.Table = getenv("DRIFTWATCH_TABLE")
+	sw, err := revert.ParseSwitch(strings.TrimSpace(getenv("DRIFTWATCH_REVERT")))
+	if err != nil {
+		return e, fmt.Errorf("DRIFTWATCH_REVERT: %w", err)
+	}
+	e.Revert = sw
+	e.Account = strings.TrimSpace(getenv("DRIFTWATCH_ACCOUNT_ID"))
 	return e, nil
 }

@@ -1,6 +1,10 @@
 // Command aws-detector is the driftwatch Lambda function for AWS: it takes
 // CloudTrail change events (EventBridge → SQS, or EventBridge directly),
-// re-reads the touched resources live and evaluates them against the rules.
+// re-reads the touched resources live and evaluates them against the rules,
+// and, as the revert switch (DRIFTWATCH_REVERT) says, reverts the failing
+// verdicts of rules whose mode is revert (or notes what it would revert).
+// Its own changes are never checked: the template lists its role among
+// the own principals (DRIFTWATCH_OWN_PRINCIPALS), which the filter drops.
 package main
 
 import (
@@ -9,10 +13,13 @@ import (
 	"log/slog"
 	"os"
 
+	fetchaws "github.com/driftwatch/driftwatch/shared/fetch/aws"
+
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/driftwatch/driftwatch/shared/lambdahandler"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/queue"
 )
@@ -23,12 +30,18 @@ func main() {
 		slog.Error("start detector", "error", err)
 		os.Exit(1)
 	}
+	if os.Getenv("DRIFTWATCH_READY_PROBE") == "1" {
+		// Cold-start benchmark (internal/benchreport): stop once ready
+		// to handle the first event, without the Lambda runtime.
+		fmt.Println("ready")
+		return
+	}
 	lambda.Start(h.Invoke)
 }
 
 // setup builds the handler from the environment and the config file, once
 // per cold start.
-func setup(ctx context.Context) (*handler, error) {
+func setup(ctx context.Context) (*lambdahandler.Handler, error) {
 	env, err := loadEnv(os.Getenv)
 	if err != nil {
 		return nil, err
@@ -42,16 +55,21 @@ func setup(ctx context.Context) (*handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}
+	cross, err := fetchaws.CrossAccountFromEnv(os.Getenv)
+	if err != nil {
+		return nil, err
+	}
 	p, err := pipeline.Build(ctx, pipeline.Options{
-		Config: cfg, AWS: awsCfg, S3PathStyle: env.S3PathStyle, Log: log,
+		Config: cfg, AWS: awsCfg, S3PathStyle: env.S3PathStyle, CrossAccount: cross, Log: log,
+		RevertSwitch: env.Revert, RevertAccount: env.Account,
 		Sinks: pipeline.Sinks{Slack: cfg.Slack != nil, Jira: cfg.Jira != nil, GitHub: cfg.GitHub != nil, Publish: cfg.Publish != nil},
 	})
 	if err != nil {
 		return nil, err
 	}
-	h := &handler{pipe: p.Pipeline, log: log}
+	h := &lambdahandler.Handler{Pipeline: p.Pipeline, MaxReceives: env.MaxReceives, Log: log}
 	if env.DeadLetterURL != "" {
-		h.park = queue.NewDeadLetter(sqs.NewFromConfig(awsCfg), env.DeadLetterURL)
+		h.DeadLetter = queue.NewDeadLetter(sqs.NewFromConfig(awsCfg), env.DeadLetterURL)
 	}
 	return h, nil
 }

@@ -39,6 +39,9 @@ Usage:
   driftwatch replay [--format json|table] [--rules DIR] PATH...
       Run the whole pipeline on the events: re-read each touched resource live
       (AWS default credential chain; AWS_ENDPOINT_URL honoured) and print verdicts.
+  driftwatch scan [--since 24h] [--regions r1,r2] [--format json|table]
+      Look up the account's CloudTrail write events (LookupEvents, no deployment needed),
+      re-read each touched resource once and show what fails; progress on a terminal.
   driftwatch policy validate [DIR]
       Compile the built-in rules plus the rules in DIR (*.rules.yaml).
   driftwatch policy test [DIR]
@@ -53,6 +56,9 @@ Usage:
       resource with it (driftwatch baseline help).
   driftwatch demo
       Start a local AWS emulator (moto), make risky changes and show the verdicts.
+  driftwatch dlq redrive --queue URL --dlq URL [--max N]
+      Move messages from the detector's dead-letter queue back to its queue, printing
+      why each was parked. A message is deleted only after it was sent.
 `
 
 // Run runs the command line args (without the program name) and returns the
@@ -70,10 +76,14 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return explain(ctx, args[1:], env)
 	case "replay":
 		return replay(ctx, args[1:], env)
+	case "scan":
+		return scan(ctx, args[1:], env)
 	case "policy":
 		return policyCmd(ctx, args[1:], env)
 	case "demo":
 		return demoCmd(ctx, args[1:], env)
+	case "dlq":
+		return dlqCmd(ctx, args[1:], env)
 	case "watch":
 		return watch(ctx, args[1:], env)
 	case "baseline":

@@ -35,6 +35,7 @@ type target struct {
 func targets() []target {
 	return []target{
 		{"template.yaml", templateWithRules},
+		{"deploy/aws/member.yaml", memberWithResources},
 		{"docs/rules.md", func([]byte) ([]byte, error) { return rulesReference() }},
 		{"docs/catalog.md", func([]byte) ([]byte, error) { return catalogReference() }},
 		{"deploy/azure/operations.json", func([]byte) ([]byte, error) { return azureOperations() }},

@@ -44,10 +44,11 @@ func (f *Finding) Acknowledge(by string, at time.Time) {
 // Muted reports whether a notice of kind is held back at now: while the
 // finding is snoozed, every alert (Opened, Repeated, RepeatedNewPrincipal);
 // while its occurrence is acknowledged, every repeat. A resolution is never
-// muted, so the alert in Slack and the ticket still close.
+// muted, so the alert in Slack and the ticket still close, and neither is a
+// note (Noted): what driftwatch did to the resource is always told.
 func (f *Finding) Muted(kind Kind, now time.Time) bool {
 	switch {
-	case kind == Resolved:
+	case kind == Resolved || kind == Noted:
 		return false
 	case now.Before(f.SnoozedUntil):
 		return true

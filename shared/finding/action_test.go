@@ -28,6 +28,8 @@ func TestMuted(t *testing.T) {
 		{"snoozed, repeat", finding.Finding{SnoozedUntil: now.Add(time.Hour)}, finding.Repeated, true},
 		{"snoozed, resolved", finding.Finding{SnoozedUntil: now.Add(time.Hour)}, finding.Resolved, false},
 		{"snooze over", finding.Finding{SnoozedUntil: now}, finding.Repeated, false},
+		{"acknowledged, note", finding.Finding{AcknowledgedBy: "slack:U1"}, finding.Noted, false},
+		{"snoozed, note", finding.Finding{SnoozedUntil: now.Add(time.Hour)}, finding.Noted, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -111,13 +111,13 @@ type Refs struct {
 }
 
 // Notice is an announcement a finding owes: one per transition worth telling
-// (opened, repeated by a change, resolved), queued in Finding.Outbox by the
-// write that made the transition and removed once every notifier has
-// delivered it.
+// (opened, repeated by a change, resolved) and one per note (a revert's
+// result), queued in Finding.Outbox by the write that made the transition
+// (or recorded the note) and removed once every notifier has delivered it.
 type Notice struct {
 	// Seq orders the notices of one finding (Finding.NoticeSeq).
 	Seq int64 `json:"seq"`
-	// Kind is Opened, Repeated, RepeatedNewPrincipal or Resolved.
+	// Kind is Opened, Repeated, RepeatedNewPrincipal, Resolved or Noted.
 	Kind Kind `json:"kind"`
 	// Occurrence is the finding's occurrence the notice belongs to: a
 	// Resolved notice of occurrence 1 may be delivered after the finding
@@ -128,8 +128,18 @@ type Notice struct {
 	// Reason is the resolve reason of a Resolved notice.
 	Reason string `json:"reason,omitempty"`
 	// Message is the verdict message at the transition.
-	Message string    `json:"message,omitempty"`
-	At      time.Time `json:"at"`
+	Message string `json:"message,omitempty"`
+	// Note is the text of a Noted notice, for people: one summary line,
+	// maybe followed by detail lines (the calls of a revert).
+	Note string `json:"note,omitempty"`
+	// Severity is the severity a Noted notice asks to be alerted at
+	// (revert.FlappingSeverity for a flapping resource); "" for a plain
+	// note.
+	Severity string `json:"severity,omitempty"`
+	// ID identifies a Noted notice (random), so that a write retried after
+	// a lost reply does not queue it twice.
+	ID string    `json:"id,omitempty"`
+	At time.Time `json:"at"`
 	// Done names the notifiers (Notifier.Name) that delivered it.
 	Done []string `json:"done,omitempty"`
 }

@@ -41,6 +41,11 @@ const (
 	// Errored: the rule could not be evaluated. An error never opens nor
 	// resolves a finding; the caller reports it.
 	Errored Kind = "errored"
+	// Noted: not a transition but a note about the finding (Lifecycle.Note,
+	// Lifecycle.Record): the result of a revert, a pause of the reverts of
+	// a flapping resource. Its text is Notice.Note. Announced through
+	// Notifier.Repeated, never muted.
+	Noted Kind = "noted"
 )
 
 // ErrContention: a finding kept changing under the lifecycle's conditional
@@ -75,7 +80,9 @@ type Notifier interface {
 	Opened(ctx context.Context, f *Finding, n Notice) (Refs, error)
 	// Repeated tells that another change kept the finding failing
 	// (n.Kind is Repeated or RepeatedNewPrincipal): a thread reply, a
-	// comment.
+	// comment. It also delivers notes (n.Kind Noted, the text in n.Note,
+	// an alert severity in n.Severity): a thread reply, a comment, an
+	// event; a note does not replace the alert.
 	Repeated(ctx context.Context, f *Finding, n Notice) (Refs, error)
 	// Resolved tells that the finding was resolved (n.Reason): update the
 	// message, close the ticket.
@@ -490,21 +497,30 @@ func (f *Finding) remember(eventID string) {
 }
 
 // queue appends a notice to the outbox when there is anyone to tell and
-// the finding is not muted (acknowledged, snoozed). A full outbox drops its
-// oldest repeat notice, never an opening or a resolution.
+// the finding is not muted (acknowledged, snoozed).
 func (l *Lifecycle) queue(f *Finding, kind Kind, sum Change, reason, message string) {
 	if len(l.Notifiers) == 0 || f.Muted(kind, l.now()) {
 		return
 	}
+	l.push(f, Notice{Kind: kind, Occurrence: f.Occurrence, Change: sum, Reason: reason, Message: message})
+}
+
+// push numbers n, stamps it and appends it to the outbox. A full outbox
+// drops its oldest repeat notice, else its oldest note, never an opening
+// or a resolution.
+func (l *Lifecycle) push(f *Finding, n Notice) {
 	f.NoticeSeq++
-	f.Outbox = append(f.Outbox, Notice{
-		Seq: f.NoticeSeq, Kind: kind, Occurrence: f.Occurrence, Change: sum,
-		Reason: reason, Message: message, At: l.now(),
-	})
-	if len(f.Outbox) > maxOutbox {
-		if i := slices.IndexFunc(f.Outbox, func(n Notice) bool { return n.Kind == Repeated || n.Kind == RepeatedNewPrincipal }); i >= 0 {
-			f.Outbox = slices.Delete(f.Outbox, i, i+1)
-		}
+	n.Seq, n.At = f.NoticeSeq, l.now()
+	f.Outbox = append(f.Outbox, n)
+	if len(f.Outbox) <= maxOutbox {
+		return
+	}
+	i := slices.IndexFunc(f.Outbox, func(n Notice) bool { return n.Kind == Repeated || n.Kind == RepeatedNewPrincipal })
+	if i < 0 {
+		i = slices.IndexFunc(f.Outbox, func(n Notice) bool { return n.Kind == Noted })
+	}
+	if i >= 0 {
+		f.Outbox = slices.Delete(f.Outbox, i, i+1)
 	}
 }
 

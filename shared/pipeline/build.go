@@ -28,6 +28,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/policy"
 	"github.com/driftwatch/driftwatch/shared/policy/pack"
 	"github.com/driftwatch/driftwatch/shared/publish"
+	"github.com/driftwatch/driftwatch/shared/revert"
 	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/slack"
 	"github.com/driftwatch/driftwatch/shared/state/dynamo"
@@ -49,6 +50,9 @@ type Options struct {
 	AWS aws.Config
 	// S3PathStyle is set when AWS_ENDPOINT_URL points at an emulator.
 	S3PathStyle bool
+	// CrossAccount, if set, reads resources of other accounts through the
+	// member role assumed there (organisation-wide deployments).
+	CrossAccount *fetchaws.CrossAccount
 	// Azure, when set, reads ARM resources (and the table store) with this
 	// credential; without it Azure resources cannot be read.
 	Azure azcore.TokenCredential
@@ -67,7 +71,24 @@ type Options struct {
 	// SlackAPIURL, JiraBaseURL-style overrides are for tests; empty uses
 	// the config's.
 	SlackAPIURL string
-	Log         *slog.Logger
+	// RevertSwitch turns the automatic revert stage on: dry-run reports
+	// what would be reverted with the exact calls, on reverts the failing
+	// verdicts of rules whose mode is revert. "" and off build no stage
+	// (the CLI's default). The stage's Reverter remediates with AWS,
+	// verifies with the pipeline's reader and rules, allowlists the
+	// config's principals (Allowlisted) and spends a revert budget kept
+	// in the finding store (revert.NewStoreBudget), shared by every
+	// worker of the deployment.
+	RevertSwitch revert.Switch
+	// Revert, if set, replaces the Reverter RevertSwitch would build
+	// (tests).
+	Revert Reverter
+	// RevertAccount is the account the remediations act in (the
+	// deployment's own): resources of other accounts are not reverted.
+	// Empty: CrossAccount's home account, else no such check (a
+	// single-account deployment).
+	RevertAccount string
+	Log           *slog.Logger
 }
 
 // Built is an assembled pipeline with what it holds open.
@@ -145,7 +166,7 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	}
 	var router detect.Router
 	if !opts.NoAWS {
-		router.AWS = fetchaws.New(opts.AWS, fetchaws.Options{S3PathStyle: opts.S3PathStyle})
+		router.AWS = fetchaws.New(opts.AWS, fetchaws.Options{S3PathStyle: opts.S3PathStyle, CrossAccount: opts.CrossAccount})
 	}
 	if opts.Azure != nil {
 		az, err := fetchazure.New(opts.Azure, fetchazure.Options{ClientOptions: opts.ARM})
@@ -185,8 +206,43 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 		Waiver:    waiver,
 		SeenTTL:   cfg.Store.SeenTTL,
 	}
-	log.Info("pipeline ready", "rules", len(eng.Rules()), "store", cfg.Store.Kind, "notifiers", names(lc.Notifiers))
-	return &Built{Pipeline: &Pipeline{Detector: det, Lifecycle: lc}, Engine: eng, Close: closeStore}, nil
+	rev, err := buildReverter(cfg, opts, router, eng, store, log)
+	if err != nil {
+		_ = closeStore()
+		return nil, err
+	}
+	log.Info("pipeline ready", "rules", len(eng.Rules()), "store", cfg.Store.Kind, "notifiers", names(lc.Notifiers),
+		"revert", opts.RevertSwitch)
+	p := &Pipeline{Detector: det, Lifecycle: lc, Revert: rev, RevertAccount: opts.RevertAccount}
+	if p.RevertAccount == "" && opts.CrossAccount != nil {
+		p.RevertAccount = opts.CrossAccount.Home
+	}
+	return &Built{Pipeline: p, Engine: eng, Close: closeStore}, nil
+}
+
+// buildReverter returns the Reverter of the automatic revert stage, or nil
+// when the switch builds none.
+func buildReverter(cfg *config.Config, opts Options, reader revert.Reader, eng *policy.Engine, store finding.Store, log *slog.Logger) (Reverter, error) {
+	if opts.Revert != nil {
+		return opts.Revert, nil
+	}
+	if opts.RevertSwitch == "" || opts.RevertSwitch == revert.SwitchOff || opts.NoAWS {
+		return nil, nil
+	}
+	budget, err := revert.NewStoreBudget(store, 0, 0)
+	if err != nil {
+		return nil, fmt.Errorf("revert budget: %w", err)
+	}
+	rem := revert.New(opts.AWS, reader, eng, revert.Options{S3PathStyle: opts.S3PathStyle})
+	g, err := revert.NewReverter(rem, revert.Config{Switch: opts.RevertSwitch, Allowlisted: Allowlisted(cfg), Budget: budget})
+	if err != nil {
+		return nil, fmt.Errorf("automatic revert: %w", err)
+	}
+	if len(cfg.OwnPrincipals) == 0 {
+		log.Warn("automatic revert without own_principals: the changes driftwatch's reverts make are checked like any other (no loop guard)",
+			"revert", opts.RevertSwitch)
+	}
+	return g, nil
 }
 
 func names(ns []finding.Notifier) []string {

@@ -56,8 +56,16 @@ func (c *Console) Opened(_ context.Context, f *finding.Finding, n finding.Notice
 	return finding.Refs{}, nil
 }
 
-// Repeated prints the thread reply a repeat gets.
+// Repeated prints the thread reply a repeat gets, or a note.
 func (c *Console) Repeated(_ context.Context, f *finding.Finding, n finding.Notice) (finding.Refs, error) {
+	if n.Kind == finding.Noted {
+		head := "finding NOTE — thread reply:"
+		if n.Severity != "" {
+			head = "finding NOTE (" + strings.ToUpper(n.Severity) + ") — thread reply:"
+		}
+		c.write(head, slack.NoteMessage(f, n, c.details(f, n)))
+		return finding.Refs{}, nil
+	}
 	head := fmt.Sprintf("finding REPEATED (%d changes so far) — alert updated", f.Count)
 	if n.Kind == finding.RepeatedNewPrincipal {
 		head = fmt.Sprintf("finding REPEATED by a different principal (%d changes so far) — thread reply:", f.Count)

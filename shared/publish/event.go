@@ -16,6 +16,10 @@ const (
 	TransitionOpened   = "opened"
 	TransitionRepeated = "repeated"
 	TransitionResolved = "resolved"
+	// TransitionNoted is not a change of status but a note about the
+	// finding (a revert's result, a pause of the reverts of a flapping
+	// resource): the note is the event's message.
+	TransitionNoted = "noted"
 )
 
 // FindingEvent is the detail of a "driftwatch Finding" event: one
@@ -44,6 +48,7 @@ const (
 //	  "last_seen": "2025-03-01T12:00:00Z",
 //	  "count": 1,
 //	  "resolve_reason": "",
+//	  "note_severity": "",
 //	  "at": "2025-03-01T12:00:03Z",
 //	  "change": {"event_id": "…", "time": "2025-03-01T12:00:00Z", "principal_arn": "…", "principal_type": "IAMUser",
 //	             "issuer_arn": "", "source_ip": "198.51.100.7", "user_agent": "aws-cli/2", "service": "s3.amazonaws.com",
@@ -58,9 +63,10 @@ type FindingEvent struct {
 	Key   string `json:"key"`
 	Label string `json:"label"`
 	Cloud string `json:"cloud"`
-	// Status is open after opened and repeated, resolved after resolved.
+	// Status is open after opened and repeated, resolved after resolved,
+	// and the finding's status (open, resolved or suppressed) after noted.
 	Status string `json:"status"`
-	// Transition is opened, repeated or resolved.
+	// Transition is opened, repeated, resolved or noted.
 	Transition string `json:"transition"`
 	// NewPrincipal is set on a repeat by another principal than the
 	// previous change's.
@@ -75,9 +81,9 @@ type FindingEvent struct {
 	Severity string   `json:"severity"`
 	Title    string   `json:"title"`
 	Resource Resource `json:"resource"`
-	// Message is the verdict message at the transition, cut short (and
-	// MessageTruncated set) when the event would exceed the entry size
-	// limit.
+	// Message is the verdict message at the transition, or the note of a
+	// noted event, cut short (and MessageTruncated set) when the event
+	// would exceed the entry size limit.
 	Message          string `json:"message"`
 	MessageTruncated bool   `json:"message_truncated"`
 	// FirstSeen, LastSeen and Count describe the finding's current
@@ -87,6 +93,11 @@ type FindingEvent struct {
 	Count     int    `json:"count"`
 	// ResolveReason is fixed or deleted on a resolved event, else "".
 	ResolveReason string `json:"resolve_reason"`
+	// NoteSeverity is the severity a noted event asks to be alerted at
+	// ("high" when the reverts of a flapping resource are paused), else
+	// "". Match {"transition": ["noted"], "note_severity": ["high"]} to
+	// page on it.
+	NoteSeverity string `json:"note_severity"`
 	// At is when the transition happened.
 	At string `json:"at"`
 	// Change is the change behind the transition (the opening change, the
@@ -155,6 +166,11 @@ func NewEvent(f *finding.Finding, n finding.Notice, rule *policy.Rule) FindingEv
 		e.Transition = TransitionOpened
 	case finding.Resolved:
 		e.Transition, e.Status, e.ResolveReason = TransitionResolved, string(finding.StatusResolved), n.Reason
+	case finding.Noted:
+		e.Transition, e.Message, e.NoteSeverity = TransitionNoted, n.Note, n.Severity
+		if f.Status != "" {
+			e.Status = string(f.Status)
+		}
 	default:
 		e.Transition = TransitionRepeated
 		e.NewPrincipal = n.Kind == finding.RepeatedNewPrincipal

@@ -6,7 +6,8 @@
 //
 // A Publisher is a finding.Notifier named "eventbridge": the lifecycle
 // hands it every transition worth announcing (opened, repeated, resolved)
-// through the finding's outbox, and it sends one event per transition. The
+// and every note (noted: a revert's result) through the finding's outbox,
+// and it sends one event per transition or note. The
 // event's detail is a FindingEvent, a documented, versioned JSON shape.
 // Put the Publisher after the ticket notifiers in Lifecycle.Notifiers so
 // that events carry the tickets opened for the transition.
@@ -108,7 +109,7 @@ func (p *Publisher) Opened(ctx context.Context, f *finding.Finding, n finding.No
 	return finding.Refs{}, p.Publish(ctx, p.Event(f, n))
 }
 
-// Repeated publishes a repeated event.
+// Repeated publishes a repeated event, or a noted event for a note.
 func (p *Publisher) Repeated(ctx context.Context, f *finding.Finding, n finding.Notice) (finding.Refs, error) {
 	return finding.Refs{}, p.Publish(ctx, p.Event(f, n))
 }

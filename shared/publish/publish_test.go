@@ -103,6 +103,9 @@ func TestEventGolden(t *testing.T) {
 			Change:  finding.Change{EventID: "fix", Time: t0.Add(time.Hour), PrincipalARN: "arn:aws:iam::123456789012:user/alice"},
 			Message: "ok", At: t0.Add(time.Hour)}, nil},
 		{"scan", f, finding.Notice{Seq: 1, Kind: finding.Opened, Occurrence: 1, Message: f.Message, At: t0}, rules},
+		{"noted_flapping", f, finding.Notice{Seq: 4, Kind: finding.Noted, Occurrence: 1, Severity: policy.SeverityHigh, At: t0.Add(2 * time.Minute),
+			Note: "skipped: aws-s3-bucket-public-acl on arn:aws:s3:::logs (s3-remove-public-acl-grants): flapping — revert paused: " +
+				"arn:aws:s3:::logs was already reverted 3 times in the last 1h0m0s\n  s3:PutBucketAcl {\"Bucket\":\"logs<script>\"}"}, rules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

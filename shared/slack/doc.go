@@ -7,10 +7,13 @@
 //     date with chat.update (occurrence count, latest change) and, once the
 //     finding is resolved, replaced by a resolved version without buttons;
 //     a change by a different principal and the resolution are also told
-//     as thread replies (thread_ts).
+//     as thread replies (thread_ts), and so are notes (a revert's result,
+//     NoteMessage), which do not touch the alert; a note asking for a high
+//     or critical alert (a flapping resource) is broadcast to the channel.
 //   - incoming-webhook mode (Config.WebhookURL): post only. An alert when
 //     the finding opens, another post when a different principal changes
-//     it, another when it is resolved; nothing can be updated, so the
+//     it, another when it is resolved, one per note; nothing can be
+//     updated, so the
 //     first alert keeps its buttons, and the webhook's own channel is used
 //     whatever Routing says.
 //

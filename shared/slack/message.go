@@ -165,6 +165,40 @@ func ResolvedReply(f *finding.Finding, n finding.Notice, d Details) Message {
 	}
 }
 
+// NoteMessage returns the thread reply carrying a note about the finding
+// (n.Kind Noted, the text in n.Note): what driftwatch did to the resource,
+// such as a revert's result. The note's first line is shown as text and
+// its further lines (a revert's calls) as a code block, all escaped; a
+// note with a severity (a flapping resource, whose reverts are paused)
+// shows it. In incoming-webhook mode it is a post of its own, so it names
+// the finding.
+func NoteMessage(f *finding.Finding, n finding.Notice, d Details) Message {
+	summary, detail, _ := strings.Cut(strings.TrimSpace(n.Note), "\n")
+	icon, head := "📝", "📝 *Note from driftwatch*"
+	if n.Severity != "" {
+		icon = severityIcon(n.Severity)
+		head = icon + " *" + Escape(severityName(n.Severity)) + " · Note from driftwatch*"
+	}
+	blocks := []slackapi.Block{
+		slackapi.NewSectionBlock(mrkdwn(head), nil, nil),
+		slackapi.NewContextBlock("", plainText("Re: "+severityName(f.Severity)+" · "+titleOf(f, d)+" · "+f.Resource.ID, maxField)),
+		slackapi.NewSectionBlock(plainText(summary, maxMessage), nil, nil),
+	}
+	var lines []string
+	for _, l := range strings.Split(detail, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) > 0 {
+		blocks = append(blocks, slackapi.NewSectionBlock(mrkdwn(codeBlock(lines, maxParams)), nil, nil))
+	}
+	return Message{
+		Text:   escapeMax(icon+" "+oneLine(summary), maxField),
+		Blocks: blocks,
+	}
+}
+
 // titleOf returns the rule's title: the finding's, the looked-up one, or
 // the rule ID.
 func titleOf(f *finding.Finding, d Details) string {

@@ -145,6 +145,15 @@ func TestMessageGolden(t *testing.T) {
 			finding.Notice{Seq: 2, Kind: finding.Resolved, Occurrence: 1, Reason: finding.ReasonDeleted, At: later},
 			Details{})},
 		{"hostile", AlertMessage(hf, hn, hd)},
+		{"note_dry_run", NoteMessage(sampleFinding(), finding.Notice{Seq: 2, Kind: finding.Noted, Occurrence: 1, At: later,
+			Note: "would revert aws-s3-bucket-policy-public on arn:aws:s3:::acme-logs with s3-remove-public-policy-statements: removes statement PublicRead\n" +
+				"  s3:PutBucketPolicy {\"Bucket\":\"acme-logs\",\"Policy\":\"{\\\"Version\\\":\\\"2012-10-17\\\",\\\"Statement\\\":[]}\"}"}, sampleDetails)},
+		{"note_flapping", NoteMessage(sampleFinding(), finding.Notice{Seq: 3, Kind: finding.Noted, Occurrence: 1, At: later, Severity: "high",
+			Note: "skipped: aws-s3-bucket-policy-public on arn:aws:s3:::acme-logs (s3-remove-public-policy-statements): flapping — revert paused: " +
+				"arn:aws:s3:::acme-logs was already reverted 3 times in the last 1h0m0s"}, sampleDetails)},
+		{"note_hostile", NoteMessage(hf, finding.Notice{Seq: 2, Kind: finding.Noted, Occurrence: 1, At: later, Severity: "high<!here>",
+			Note: "failed: rule on " + hf.Resource.ID + " <!channel> <@U123> *bold* \x1b[31m\u202e: <https://evil.example|click>\n" +
+				"  s3:PutBucketPolicy {\"Bucket\":\"evil<!channel>\"} ```rm -rf``` `x`\n\n  <!everyone>"}, hd)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	slackapi "github.com/slack-go/slack"
 
 	"github.com/driftwatch/driftwatch/shared/finding"
+	"github.com/driftwatch/driftwatch/shared/policy"
 	"github.com/driftwatch/driftwatch/shared/secret"
 )
 
@@ -30,8 +31,9 @@ const (
 	// ModeWebhook posts to an incoming webhook, which can only post: no
 	// update of the alert, no threads, one fixed channel. An alert is
 	// posted when a finding opens, another post when it is changed again
-	// by a different principal, and another when it is resolved; the
-	// first alert keeps its buttons after the finding is resolved.
+	// by a different principal, another when it is resolved, and one per
+	// note; the first alert keeps its buttons after the finding is
+	// resolved.
 	ModeWebhook Mode = "webhook"
 )
 
@@ -233,7 +235,13 @@ func (s *Notifier) Opened(ctx context.Context, f *finding.Finding, n finding.Not
 // different principal (n.Kind RepeatedNewPrincipal), replies in its
 // thread; a finding never posted to Slack gets its alert posted now. In
 // webhook mode only a different principal is posted.
+//
+// A note (n.Kind Noted) is a thread reply (NoteMessage) and leaves the
+// alert as it is; see Notifier.Noted.
 func (s *Notifier) Repeated(ctx context.Context, f *finding.Finding, n finding.Notice) (finding.Refs, error) {
+	if n.Kind == finding.Noted {
+		return s.Noted(ctx, f, n)
+	}
 	newPrincipal := n.Kind == finding.RepeatedNewPrincipal
 	if s.api == nil {
 		if !newPrincipal {
@@ -283,6 +291,40 @@ func (s *Notifier) Resolved(ctx context.Context, f *finding.Finding, n finding.N
 		return finding.Refs{}, err
 	}
 	return refs, nil
+}
+
+// Noted tells a note about the finding (a revert's result): in bot-token
+// mode a reply in the alert's thread, broadcast to the channel when the
+// note asks for a high or critical alert (a flapping resource); a finding
+// without an alert in Slack gets the note as a post of its own in its
+// routed channel (which does not become its alert). In webhook mode the
+// note is posted. The alert itself is not updated.
+func (s *Notifier) Noted(ctx context.Context, f *finding.Finding, n finding.Notice) (finding.Refs, error) {
+	msg := NoteMessage(f, n, s.details(f, n.Change))
+	if s.api == nil {
+		return finding.Refs{}, s.webhook(ctx, f, "note", msg)
+	}
+	if f.SlackTS == "" || f.SlackChannel == "" {
+		channel := s.cfg.Routing.Channel(f.RuleID, f.Account, f.Severity)
+		_, _, err := s.post(ctx, f, "note", channel, "", msg)
+		return finding.Refs{}, err
+	}
+	opts := messageOptions(msg, f.SlackTS)
+	if n.Severity == policy.SeverityHigh || n.Severity == policy.SeverityCritical {
+		opts = append(opts, slackapi.MsgOptionBroadcast())
+	}
+	err := s.call(ctx, func(ctx context.Context) error {
+		_, _, err := s.api.PostMessageContext(ctx, f.SlackChannel, opts...)
+		return err
+	})
+	if slackError(err) == "thread_not_found" || slackError(err) == "message_not_found" {
+		// The alert was deleted: the note goes to the channel.
+		_, _, err = s.post(ctx, f, "note", f.SlackChannel, "", msg)
+	}
+	if err != nil {
+		return finding.Refs{}, fmt.Errorf("post slack note of finding %s to channel %s: %w", f.Key, f.SlackChannel, err)
+	}
+	return slackRefs(f), nil
 }
 
 // slackRefs returns the finding's Slack refs.

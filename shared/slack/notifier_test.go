@@ -237,6 +237,72 @@ func TestBotModeNeverPosted(t *testing.T) {
 	}
 }
 
+// TestBotModeNote: a note is a reply in the alert's thread, broadcast when
+// it asks for a high alert, and never an update of the alert.
+func TestBotModeNote(t *testing.T) {
+	const note = "would revert aws-s3-bucket-policy-public on arn:aws:s3:::acme-logs with s3-remove-public-policy-statements\n  s3:PutBucketPolicy {\"Bucket\":\"acme-logs\"}"
+	tests := []struct {
+		name      string
+		severity  string
+		ts        string // the alert's ts: "" never posted, "gone" deleted
+		thread    bool
+		broadcast bool
+	}{
+		{"plain note", "", "alert", true, false},
+		{"flapping: high", "high", "alert", true, true},
+		{"medium severity is not broadcast", "medium", "alert", true, false},
+		{"no alert in Slack", "", "", false, false},
+		{"alert deleted", "high", "gone", false, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			srv := slackfake.Start(t, testToken)
+			n := botNotifier(t, srv)
+			f := sampleFinding()
+			switch tc.ts {
+			case "alert":
+				refs, err := n.Opened(ctx, f, finding.Notice{Kind: finding.Opened, Occurrence: 1, Change: f.OpenedBy, At: t0})
+				if err != nil {
+					t.Fatal(err)
+				}
+				f.SlackChannel, f.SlackTS = refs.SlackChannel, refs.SlackTS
+			case "gone":
+				f.SlackChannel, f.SlackTS = slackfake.ChannelID("#drift"), "1600000000.000001"
+			}
+			before, kept := len(srv.Requests()), len(srv.Messages())
+			refs, err := n.Repeated(ctx, f, finding.Notice{Kind: finding.Noted, Occurrence: 1, Note: note, Severity: tc.severity, At: t0})
+			if err != nil {
+				t.Fatalf("note: %v", err)
+			}
+			var last slackfake.Request
+			for _, r := range newRequests(srv, before) {
+				if r.Path == "/api/chat.update" {
+					t.Errorf("a note updated the alert")
+				}
+				last = r
+			}
+			posted := srv.Messages()[kept:]
+			if len(posted) != 1 || last.Path != "/api/chat.postMessage" {
+				t.Fatalf("%d messages posted, last call %s; want 1 post", len(posted), last.Path)
+			}
+			p := posted[0]
+			if got := p.ThreadTS != ""; got != tc.thread || (tc.thread && p.ThreadTS != f.SlackTS) {
+				t.Errorf("thread_ts %q, want a thread reply: %v", p.ThreadTS, tc.thread)
+			}
+			if got := last.Form.Get("reply_broadcast") == "true"; got != tc.broadcast {
+				t.Errorf("reply_broadcast %q, want broadcast %v", last.Form.Get("reply_broadcast"), tc.broadcast)
+			}
+			if !bytes.Contains(p.Blocks, []byte("s3:PutBucketPolicy")) || !strings.Contains(p.Text, "would revert") {
+				t.Errorf("the post lacks the note: %q %s", p.Text, p.Blocks)
+			}
+			if refs.SlackTS != f.SlackTS || refs.SlackChannel != f.SlackChannel {
+				t.Errorf("refs %+v: a note must not become the finding's alert (%q)", refs, f.SlackTS)
+			}
+		})
+	}
+}
+
 func TestWebhookMode(t *testing.T) {
 	ctx := context.Background()
 	srv := slackfake.Start(t, "")
@@ -268,6 +334,9 @@ func TestWebhookMode(t *testing.T) {
 		{"resolved", func() (finding.Refs, error) {
 			return n.Resolved(ctx, f, finding.Notice{Kind: finding.Resolved, Occurrence: 1, Reason: finding.ReasonDeleted, At: t0})
 		}, 1, "RESOLVED (deleted)"},
+		{"noted", func() (finding.Refs, error) {
+			return n.Repeated(ctx, f, finding.Notice{Kind: finding.Noted, Occurrence: 1, Note: "reverted it", At: t0})
+		}, 1, "reverted it"},
 	}
 	for _, st := range steps {
 		before := len(srv.Requests())

@@ -161,6 +161,28 @@ func Repeated(f *finding.Finding, n finding.Notice) Body {
 	return b
 }
 
+// Noted returns the comment carrying a note about f (n.Kind Noted): what
+// driftwatch did to the resource, such as a revert's result. The note is
+// shown verbatim as a block (its first line the summary, the others the
+// calls of a revert), and a note asking for an alert says at which
+// severity.
+func Noted(f *finding.Finding, n finding.Notice) Body {
+	intro := "driftwatch noted what it did about this finding."
+	if n.Severity != "" {
+		intro = "driftwatch noted what it did about this finding, and asks for attention."
+	}
+	b := Body{Intro: intro}
+	if note := strings.TrimSpace(n.Note); note != "" {
+		b.Sections = append(b.Sections, Section{Title: "Note", Block: Block(note, MaxBlock)})
+	}
+	b.Sections = append(b.Sections, Section{Title: "Finding", Fields: fields(
+		text("Alert severity", n.Severity),
+		text("Status", string(f.Status)),
+		text("Noted at", when(n.At)),
+	)})
+	return b
+}
+
 // Resolved returns the comment that closes f's ticket: the reason and the
 // change that fixed it, if any.
 func Resolved(f *finding.Finding, n finding.Notice) Body {

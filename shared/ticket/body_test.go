@@ -88,10 +88,12 @@ func TestOpenedBody(t *testing.T) {
 func TestBodiesCleanHostileValues(t *testing.T) {
 	f, n := tickettest.Finding(true)
 	g, rn := tickettest.Repeat(f, tickettest.HostilePrincipal+"2")
+	nf, nn := tickettest.Note(f, true, "high")
 	for name, b := range map[string]ticket.Body{
 		"opened":   ticket.Opened(f, n, tickettest.SampleRules(), ""),
 		"repeated": ticket.Repeated(g, rn),
 		"reopened": ticket.Reopened(f, n),
+		"noted":    ticket.Noted(nf, nn),
 	} {
 		t.Run(name, func(t *testing.T) {
 			for _, s := range b.Sections {
@@ -143,6 +145,30 @@ func TestRepeatedAndResolvedBodies(t *testing.T) {
 		}
 		if p, _ := field(b, "Change", "Principal"); p != rn.Change.PrincipalARN {
 			t.Errorf("%s: resolving principal %q", tc.reason, p)
+		}
+	}
+}
+
+func TestNotedBody(t *testing.T) {
+	f, _ := tickettest.Finding(false)
+	for _, sev := range []string{"", "high"} {
+		g, n := tickettest.Note(f, false, sev)
+		b := ticket.Noted(g, n)
+		var note string
+		for _, s := range b.Sections {
+			if s.Title == "Note" {
+				note = s.Block
+			}
+		}
+		if note != n.Note {
+			t.Errorf("note block %q, want the note verbatim %q", note, n.Note)
+		}
+		got, ok := field(b, "Finding", "Alert severity")
+		if ok != (sev != "") || got != sev {
+			t.Errorf("severity %q: field %q (present %v)", sev, got, ok)
+		}
+		if s, _ := field(b, "Finding", "Status"); s != "open" {
+			t.Errorf("status field %q", s)
 		}
 	}
 }

@@ -94,8 +94,12 @@ const (
 )
 
 // Comment reports whether a notice of kind (finding.Repeated or
-// finding.RepeatedNewPrincipal) gets a comment.
+// finding.RepeatedNewPrincipal) gets a comment. A note (finding.Noted),
+// which is not a repeat, always does.
 func (r Repeats) Comment(kind finding.Kind) bool {
+	if kind == finding.Noted {
+		return true
+	}
 	switch r {
 	case RepeatsNone:
 		return false

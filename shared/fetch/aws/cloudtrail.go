@@ -226,3 +226,12 @@ func docStrings(ss []string) []any {
 	}
 	return out
 }
+
+// cloudtrailActions are the IAM actions behind the CloudTrail calls above;
+// each is named after its operation.
+var cloudtrailActions = operationActions{
+	"cloudtrail.GetTrail":          {"cloudtrail:GetTrail"},
+	"cloudtrail.GetTrailStatus":    {"cloudtrail:GetTrailStatus"},
+	"cloudtrail.GetEventSelectors": {"cloudtrail:GetEventSelectors"},
+	"cloudtrail.ListTags":          {"cloudtrail:ListTags"},
+}

@@ -119,3 +119,10 @@ func readRecorder(ctx context.Context, api configAPI, name string) (map[string]a
 	}
 	return doc, map[string]string{}, true, nil
 }
+
+// configActions are the IAM actions behind the AWS Config calls above
+// (SDK package configservice, IAM prefix config).
+var configActions = operationActions{
+	"configservice.DescribeConfigurationRecorders":      {"config:DescribeConfigurationRecorders"},
+	"configservice.DescribeConfigurationRecorderStatus": {"config:DescribeConfigurationRecorderStatus"},
+}

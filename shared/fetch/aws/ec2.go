@@ -431,3 +431,16 @@ func readEBSEncryptionByDefault(ctx context.Context, api ebsDefaultAPI) (map[str
 	}
 	return map[string]any{"Enabled": aws.ToBool(out.EbsEncryptionByDefault)}, nil, true, nil
 }
+
+// ec2Actions are the IAM actions behind the EC2 calls above; each is named
+// after its operation.
+var ec2Actions = operationActions{
+	"ec2.DescribeSecurityGroups":     {"ec2:DescribeSecurityGroups"},
+	"ec2.DescribeSecurityGroupRules": {"ec2:DescribeSecurityGroupRules"},
+	"ec2.DescribeNetworkAcls":        {"ec2:DescribeNetworkAcls"},
+	"ec2.DescribeSnapshots":          {"ec2:DescribeSnapshots"},
+	"ec2.DescribeSnapshotAttribute":  {"ec2:DescribeSnapshotAttribute"},
+	"ec2.DescribeImages":             {"ec2:DescribeImages"},
+	"ec2.DescribeImageAttribute":     {"ec2:DescribeImageAttribute"},
+	"ec2.GetEbsEncryptionByDefault":  {"ec2:GetEbsEncryptionByDefault"},
+}

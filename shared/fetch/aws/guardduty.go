@@ -103,3 +103,11 @@ func detectorListed(ctx context.Context, api guarddutyAPI, id string) (bool, err
 	}
 	return false, nil
 }
+
+// guarddutyActions are the IAM actions behind the GuardDuty calls above;
+// each is named after its operation. GetDetector returns the detector's
+// tags itself: no ListTagsForResource call is made.
+var guarddutyActions = operationActions{
+	"guardduty.GetDetector":   {"guardduty:GetDetector"},
+	"guardduty.ListDetectors": {"guardduty:ListDetectors"},
+}

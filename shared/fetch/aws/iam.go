@@ -793,3 +793,28 @@ func (c *iamPolicyCache) version(ctx context.Context, api iamPolicyAPI, arn, ver
 	}
 	return doc, nil
 }
+
+// iamActions are the IAM actions behind the IAM calls above; each is named
+// after its operation.
+var iamActions = operationActions{
+	"iam.GetPolicy":                 {"iam:GetPolicy"},
+	"iam.GetPolicyVersion":          {"iam:GetPolicyVersion"},
+	"iam.GetUser":                   {"iam:GetUser"},
+	"iam.ListAttachedUserPolicies":  {"iam:ListAttachedUserPolicies"},
+	"iam.ListUserPolicies":          {"iam:ListUserPolicies"},
+	"iam.GetUserPolicy":             {"iam:GetUserPolicy"},
+	"iam.ListGroupsForUser":         {"iam:ListGroupsForUser"},
+	"iam.GetLoginProfile":           {"iam:GetLoginProfile"},
+	"iam.ListMFADevices":            {"iam:ListMFADevices"},
+	"iam.ListAccessKeys":            {"iam:ListAccessKeys"},
+	"iam.GetRole":                   {"iam:GetRole"},
+	"iam.ListAttachedRolePolicies":  {"iam:ListAttachedRolePolicies"},
+	"iam.ListRolePolicies":          {"iam:ListRolePolicies"},
+	"iam.GetRolePolicy":             {"iam:GetRolePolicy"},
+	"iam.GetGroup":                  {"iam:GetGroup"},
+	"iam.ListAttachedGroupPolicies": {"iam:ListAttachedGroupPolicies"},
+	"iam.ListGroupPolicies":         {"iam:ListGroupPolicies"},
+	"iam.GetGroupPolicy":            {"iam:GetGroupPolicy"},
+	"iam.GetAccountPasswordPolicy":  {"iam:GetAccountPasswordPolicy"},
+	"iam.GetAccountSummary":         {"iam:GetAccountSummary"},
+}

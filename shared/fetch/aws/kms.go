@@ -134,3 +134,12 @@ func readKey(ctx context.Context, api kmsAPI, id string) (map[string]any, map[st
 	}
 	return doc, tags, true, nil
 }
+
+// kmsActions are the IAM actions behind the KMS calls above; each is named
+// after its operation.
+var kmsActions = operationActions{
+	"kms.DescribeKey":          {"kms:DescribeKey"},
+	"kms.GetKeyRotationStatus": {"kms:GetKeyRotationStatus"},
+	"kms.GetKeyPolicy":         {"kms:GetKeyPolicy"},
+	"kms.ListResourceTags":     {"kms:ListResourceTags"},
+}

@@ -198,3 +198,12 @@ func lambdaIsVersion(q string) bool {
 	}
 	return true
 }
+
+// lambdaActions are the IAM actions behind the Lambda calls above.
+// iam: GetFunction returns the function's tags only to a caller that is
+// also allowed lambda:ListTags (GetFunction API reference, "Tags").
+var lambdaActions = operationActions{
+	"lambda.GetFunction":          {"lambda:GetFunction", "lambda:ListTags"},
+	"lambda.GetPolicy":            {"lambda:GetPolicy"},
+	"lambda.GetFunctionUrlConfig": {"lambda:GetFunctionUrlConfig"},
+}

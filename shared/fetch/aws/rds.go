@@ -265,3 +265,13 @@ func rdsTags(list []rdstypes.Tag) map[string]string {
 	}
 	return tags
 }
+
+// rdsActions are the IAM actions behind the RDS calls above; each is named
+// after its operation.
+var rdsActions = operationActions{
+	"rds.DescribeDBInstances":                 {"rds:DescribeDBInstances"},
+	"rds.DescribeDBSnapshots":                 {"rds:DescribeDBSnapshots"},
+	"rds.DescribeDBSnapshotAttributes":        {"rds:DescribeDBSnapshotAttributes"},
+	"rds.DescribeDBClusterSnapshots":          {"rds:DescribeDBClusterSnapshots"},
+	"rds.DescribeDBClusterSnapshotAttributes": {"rds:DescribeDBClusterSnapshotAttributes"},
+}

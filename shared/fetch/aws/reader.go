@@ -25,6 +25,9 @@ type Options struct {
 	// S3PathStyle makes S3 clients use path-style addressing (needed for
 	// moto and other emulators reached through AWS_ENDPOINT_URL).
 	S3PathStyle bool
+	// CrossAccount, if set, makes the Reader read resources of accounts
+	// other than its own through a role it assumes there (assume.go).
+	CrossAccount *CrossAccount
 }
 
 // Reader reads resources by reference. It is safe for concurrent use.
@@ -33,6 +36,7 @@ type Reader struct {
 	opts    Options
 	fetch   map[string]fetchFunc
 	clients sync.Map // clientKey → client
+	members sync.Map // account → *Reader with that account's credentials
 }
 
 // fetchFunc reads one resource and returns its document; exists is false
@@ -75,7 +79,11 @@ func (r *Reader) Read(ctx context.Context, ref resource.Ref) (resource.Resource,
 	if !ok {
 		return resource.Resource{}, fmt.Errorf("read %s: %w", ref, ErrUnsupportedType)
 	}
-	doc, tags, exists, err := f(ctx, r, ref)
+	rd, err := r.forAccount(ref.Account)
+	if err != nil {
+		return resource.Resource{}, fmt.Errorf("read %s: %w", ref, err)
+	}
+	doc, tags, exists, err := f(ctx, rd, ref)
 	if err != nil {
 		return resource.Resource{}, fmt.Errorf("read %s: %w", ref, err)
 	}

@@ -414,3 +414,20 @@ func s3AccountOf(arn string) string {
 	}
 	return parts[4]
 }
+
+// s3Actions are the IAM actions behind the S3 and S3 Control calls above.
+// iam: GetBucketEncryption is authorised by s3:GetEncryptionConfiguration,
+// the bucket's GetPublicAccessBlock by s3:GetBucketPublicAccessBlock and S3
+// Control's account-level one by s3:GetAccountPublicAccessBlock.
+var s3Actions = operationActions{
+	"s3.GetBucketLocation":           {"s3:GetBucketLocation"},
+	"s3.GetBucketAcl":                {"s3:GetBucketAcl"},
+	"s3.GetBucketPolicy":             {"s3:GetBucketPolicy"},
+	"s3.GetPublicAccessBlock":        {"s3:GetBucketPublicAccessBlock"},
+	"s3.GetBucketEncryption":         {"s3:GetEncryptionConfiguration"},
+	"s3.GetBucketVersioning":         {"s3:GetBucketVersioning"},
+	"s3.GetBucketLogging":            {"s3:GetBucketLogging"},
+	"s3.GetBucketOwnershipControls":  {"s3:GetBucketOwnershipControls"},
+	"s3.GetBucketTagging":            {"s3:GetBucketTagging"},
+	"s3control.GetPublicAccessBlock": {"s3:GetAccountPublicAccessBlock"},
+}

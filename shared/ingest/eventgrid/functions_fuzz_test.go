@@ -49,11 +49,11 @@ func (p *fuzzParker) Park(_ context.Context, body []byte, _ string) error {
 
 // Invocation forms FuzzFunctionsInvocation wraps the fuzzed event in.
 const (
-	formObject  = iota // {"Data": {"event": <event>}}
-	formString         // {"Data": {"event": "<event as a JSON string>"}}
-	formCase           // {"Data": {"EVENT": <event>}}
-	formOnly           // {"Data": {"trigger": <event>}}: the only entry
-	formRaw            // the body is the fuzzed bytes themselves
+	formObject = iota // {"Data": {"event": <event>}}
+	formString        // {"Data": {"event": "<event as a JSON string>"}}
+	formCase          // {"Data": {"EVENT": <event>}}
+	formOnly          // {"Data": {"trigger": <event>}}: the only entry
+	formRaw           // the body is the fuzzed bytes themselves
 	formCount
 )
 

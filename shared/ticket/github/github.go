@@ -9,7 +9,8 @@
 //     oldest, or creates an issue whose Markdown body names the rule, the
 //     resource, the change, why the rule fails, the rule's references and
 //     the finding's key.
-//   - Repeated comments on the issue, naming the change and its principal.
+//   - Repeated comments on the issue, naming the change and its principal,
+//     and comments the notes about the finding (a revert's result).
 //   - Resolved comments with the reason and closes the issue as completed.
 //
 // Issues are found by listing the repository's issues filtered by label
@@ -196,14 +197,22 @@ func (n *Notifier) Opened(ctx context.Context, f *finding.Finding, no finding.No
 // principal, unless Config.Repeats leaves this kind of repeat out. A
 // finding without an issue (GitHub was configured after it
 // opened), or whose issue was deleted, gets one first.
+//
+// A note (no.Kind Noted: a revert's result) is a comment too (ticket.Noted),
+// whatever Config.Repeats says. A finding that is not open gets no new
+// issue for a note: the note goes to its issue if it has one.
 func (n *Notifier) Repeated(ctx context.Context, f *finding.Finding, no finding.Notice) (finding.Refs, error) {
 	if !n.cfg.Repeats.Comment(no.Kind) {
 		return finding.Refs{}, nil
 	}
+	body, open := ticket.Repeated(f, no), true
+	if no.Kind == finding.Noted {
+		body, open = ticket.Noted(f, no), f.Status == finding.StatusOpen
+	}
 	r, ok := parseRef(f.Tickets[Name])
 	var err error
 	if ok {
-		err = n.comment(ctx, r, ticket.Repeated(f, no))
+		err = n.comment(ctx, r, body)
 		if !gone(err) {
 			if err != nil {
 				return finding.Refs{}, fmt.Errorf("comment on finding %s: %w", f.Key, err)
@@ -211,10 +220,13 @@ func (n *Notifier) Repeated(ctx context.Context, f *finding.Finding, no finding.
 			return refs(r), nil
 		}
 	}
+	if !open {
+		return finding.Refs{}, nil // no issue, or a deleted one: none is opened for a note
+	}
 	if r, _, err = n.ensure(ctx, f, openingNotice(f)); err != nil {
 		return finding.Refs{}, err
 	}
-	if err := n.comment(ctx, r, ticket.Repeated(f, no)); err != nil {
+	if err := n.comment(ctx, r, body); err != nil {
 		return finding.Refs{}, fmt.Errorf("comment on finding %s: %w", f.Key, err)
 	}
 	return refs(r), nil

@@ -469,3 +469,48 @@ func TestConfigDoesNotLeakToken(t *testing.T) {
 		}
 	}
 }
+
+// TestNoted: a note is a comment on the issue whatever Repeats says; a
+// finding that is not open gets no issue for a note.
+func TestNoted(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   finding.Status
+		ticketed bool
+		comments int
+	}{
+		{"open, ticketed", finding.StatusOpen, true, 1},
+		{"open, never ticketed: one is opened", finding.StatusOpen, false, 1},
+		{"resolved, ticketed", finding.StatusResolved, true, 1},
+		{"resolved, never ticketed: none is opened", finding.StatusResolved, false, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fg := newFakeGitHub(t)
+			n, _ := newNotifier(t, fg, func(c *github.Config) { c.Repeats = ticket.RepeatsNone }, 0)
+			f, _ := tickettest.Finding(false)
+			f.Status = tc.status
+			if tc.ticketed {
+				fg.addIssue([]string{f.Key.Label()}, "open")
+				f.Tickets = map[string]string{"github": "acme/security#1"}
+			}
+			nf, nn := tickettest.Note(f, false, "")
+			refs, err := n.Repeated(context.Background(), nf, nn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.comments == 0 {
+				if len(refs.Tickets) != 0 || len(fg.callLog()) != 0 {
+					t.Errorf("refs %+v, calls %v; want nothing", refs, fg.callLog())
+				}
+				return
+			}
+			is := fg.issue(1)
+			if ref := ticketRef(t, refs); ref != "acme/security#1" || is == nil || len(is.Comments) != tc.comments {
+				t.Fatalf("ref %s, issue %+v; want %d comment(s) on #1", ref, is, tc.comments)
+			}
+			if c := is.Comments[0]; !strings.Contains(c, "would revert aws-s3-bucket-public-acl") || !strings.Contains(c, "s3:PutBucketAcl") {
+				t.Errorf("comment lacks the note:\n%s", c)
+			}
+		})
+	}
+}

@@ -83,6 +83,7 @@ func TestGoldenMarkdown(t *testing.T) {
 		f, n := tickettest.Finding(hostile)
 		rep, rn := tickettest.Repeat(f, "arn:aws:iam::123456789012:user/mallory")
 		res, sn := tickettest.Resolve(f, finding.ReasonFixed)
+		nf, nn := tickettest.Note(f, hostile, "high")
 		for _, tc := range []struct {
 			name     string
 			md       string
@@ -93,6 +94,7 @@ func TestGoldenMarkdown(t *testing.T) {
 					"[HIGH] S3 bucket ACL grants access to everyone", "Resource", "Change", "Request parameters", "Why it fails", "Rule", "Finding"}},
 			{"repeated", github.Markdown(ticket.Repeated(rep, rn)), []string{"Change", "Request parameters", "Why it fails", "Finding"}},
 			{"resolved", github.Markdown(ticket.Resolved(res, sn)), []string{"Change", "Request parameters", "Finding"}},
+			{"noted", github.Markdown(ticket.Noted(nf, nn)), []string{"Note", "Finding"}},
 		} {
 			t.Run(tc.name+suffix, func(t *testing.T) {
 				tickettest.Golden(t, tc.name+suffix+".md", []byte(tc.md))

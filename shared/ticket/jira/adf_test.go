@@ -49,6 +49,7 @@ func TestGoldenADF(t *testing.T) {
 		f, n := tickettest.Finding(hostile)
 		rep, rn := tickettest.Repeat(f, "arn:aws:iam::123456789012:user/mallory")
 		res, sn := tickettest.Resolve(f, finding.ReasonFixed)
+		nf, nn := tickettest.Note(f, hostile, "high")
 		for _, tc := range []struct {
 			name string
 			body ticket.Body
@@ -56,6 +57,7 @@ func TestGoldenADF(t *testing.T) {
 			{"opened", ticket.Opened(f, n, tickettest.SampleRules(), "")},
 			{"repeated", ticket.Repeated(rep, rn)},
 			{"resolved", ticket.Resolved(res, sn)},
+			{"noted", ticket.Noted(nf, nn)},
 		} {
 			t.Run(tc.name+suffix, func(t *testing.T) {
 				tickettest.Golden(t, tc.name+suffix+".json", marshalDoc(t, tc.body))

@@ -9,7 +9,8 @@
 //     description (an Atlassian Document Format document) names the rule,
 //     the resource, the change, why the rule fails, the rule's references
 //     and the finding's key.
-//   - Repeated comments on the ticket, naming the change and its principal.
+//   - Repeated comments on the ticket, naming the change and its principal,
+//     and comments the notes about the finding (a revert's result).
 //   - Resolved comments with the reason and applies the configured done
 //     transition.
 //
@@ -131,24 +132,38 @@ func (n *Notifier) Opened(ctx context.Context, f *finding.Finding, no finding.No
 // principal, unless Config.Repeats leaves this kind of repeat out. A
 // finding without a ticket (Jira was configured after it
 // opened) gets one first.
+//
+// A note (no.Kind Noted: a revert's result) is a comment too (ticket.Noted),
+// whatever Config.Repeats says. A finding that is not open gets no new
+// ticket for a note: the note goes to its ticket if it has one.
 func (n *Notifier) Repeated(ctx context.Context, f *finding.Finding, no finding.Notice) (finding.Refs, error) {
 	if !n.cfg.Repeats.Comment(no.Kind) {
 		return finding.Refs{}, nil
 	}
+	body, open := ticket.Repeated(f, no), true
+	if no.Kind == finding.Noted {
+		body, open = ticket.Noted(f, no), f.Status == finding.StatusOpen
+	}
 	key := f.Tickets[Name]
+	if key == "" && !open {
+		return finding.Refs{}, nil
+	}
 	if key == "" {
 		var err error
 		if key, _, err = n.ensure(ctx, f, openingNotice(f)); err != nil {
 			return finding.Refs{}, err
 		}
 	}
-	err := n.comment(ctx, key, ticket.Repeated(f, no))
+	err := n.comment(ctx, key, body)
 	if notFound(err) && key == f.Tickets[Name] {
+		if !open {
+			return finding.Refs{}, nil // deleted, and nothing to reopen it for
+		}
 		// The ticket was deleted: open a new one.
 		if key, _, err = n.ensure(ctx, f, openingNotice(f)); err != nil {
 			return finding.Refs{}, err
 		}
-		err = n.comment(ctx, key, ticket.Repeated(f, no))
+		err = n.comment(ctx, key, body)
 	}
 	if err != nil {
 		return finding.Refs{}, fmt.Errorf("comment on finding %s: %w", f.Key, err)

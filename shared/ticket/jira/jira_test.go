@@ -640,3 +640,55 @@ func TestRepeatsPolicy(t *testing.T) {
 		})
 	}
 }
+
+// TestNoted: a note is a comment on the ticket whatever Repeats says; a
+// finding that is not open gets no ticket for a note.
+func TestNoted(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   finding.Status
+		ticketed bool
+		want     int // comments on the finding's ticket
+		issues   int
+	}{
+		{"open, ticketed", finding.StatusOpen, true, 1, 1},
+		{"open, never ticketed: one is opened", finding.StatusOpen, false, 1, 1},
+		{"resolved, ticketed", finding.StatusResolved, true, 1, 1},
+		{"resolved, never ticketed: none is opened", finding.StatusResolved, false, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fj := newFakeJira(t)
+			n, _ := newNotifier(t, fj, func(c *jira.Config) { c.Repeats = ticket.RepeatsNone })
+			f, _ := tickettest.Finding(false)
+			f.Status = tc.status
+			if tc.ticketed {
+				is := fj.addIssue([]string{f.Key.Label()}, "new")
+				f.Tickets = map[string]string{"jira": is.Key}
+			}
+			nf, nn := tickettest.Note(f, false, "high")
+			refs, err := n.Repeated(context.Background(), nf, nn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fj.issueCount() != tc.issues {
+				t.Fatalf("%d issues, want %d", fj.issueCount(), tc.issues)
+			}
+			if tc.want == 0 {
+				if len(refs.Tickets) != 0 {
+					t.Errorf("refs %+v, want none", refs)
+				}
+				return
+			}
+			is := fj.issue(ticketKey(t, refs))
+			if is == nil || len(is.Comments) != tc.want {
+				t.Fatalf("issue %+v, want %d comment(s)", is, tc.want)
+			}
+			text := adfText(is.Comments[len(is.Comments)-1]["body"])
+			for _, want := range []string{"would revert aws-s3-bucket-public-acl", "s3:PutBucketAcl", "Alert severity", "high"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("comment lacks %q: %s", want, text)
+				}
+			}
+		})
+	}
+}

@@ -131,6 +131,23 @@ func Resolve(f *finding.Finding, reason string) (*finding.Finding, finding.Notic
 	return g, finding.Notice{Seq: 3, Kind: finding.Resolved, Occurrence: g.Occurrence, Change: ch, Reason: reason, At: ch.Time}
 }
 
+// HostileNote is a note whose text tries injections (its resource part
+// comes from an event).
+const HostileNote = "failed: aws-s3-bucket-public-acl on arn:aws:s3:::evil<script>@here [x](http://evil.example) {{jql}}\n" +
+	"  s3:PutBucketAcl {\"Bucket\":\"evil<!channel>\"} ```` @octocat\n# heading\u202egnp.exe\n</code></pre><img src=x>"
+
+// Note returns f and the notice of a note about it: a dry-run revert's
+// result with its call, or HostileNote when hostile is set. severity is
+// the note's alert severity.
+func Note(f *finding.Finding, hostile bool, severity string) (*finding.Finding, finding.Notice) {
+	text := "would revert aws-s3-bucket-public-acl on " + f.Resource.ID + " with s3-remove-public-acl-grants: removes 1 grant to AllUsers\n" +
+		"  s3:PutBucketAcl {\"AccessControlPolicy\":{\"Grants\":[]},\"Bucket\":\"logs-prod\"}"
+	if hostile {
+		text = HostileNote
+	}
+	return f.Clone(), finding.Notice{Seq: 2, Kind: finding.Noted, Occurrence: f.Occurrence, Note: text, Severity: severity, At: Now.Add(30 * time.Second)}
+}
+
 // Rules is a rule lookup over a fixed set of rules.
 type Rules map[string]*policy.Rule
 

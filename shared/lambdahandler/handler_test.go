@@ -1,4 +1,4 @@
-package main
+package lambdahandler
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -26,12 +27,14 @@ type fakePipeline struct {
 	seen   []string
 }
 
-var _ processor = (*fakePipeline)(nil)
+var _ Processor = (*fakePipeline)(nil)
 
 func (f *fakePipeline) Handle(_ context.Context, ch *change.Change) (pipeline.Result, error) {
 	f.seen = append(f.seen, ch.EventID)
 	return f.result(ch)
 }
+
+var _ Parker = (*fakeParker)(nil)
 
 type fakeParker struct {
 	bodies, reasons []string
@@ -80,8 +83,8 @@ func failedRead(ch *change.Change) (pipeline.Result, error) {
 	return res, nil
 }
 
-func newHandler(p processor, park parker) *handler {
-	return &handler{pipe: p, park: park, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+func newHandler(p Processor, park Parker) *Handler {
+	return &Handler{Pipeline: p, DeadLetter: park, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 }
 
 func TestBatchReportsOnlyFailedItems(t *testing.T) {
@@ -186,17 +189,111 @@ func TestIgnoredAndDuplicateChangesAreAcknowledged(t *testing.T) {
 	}
 }
 
-func TestLoadEnv(t *testing.T) {
-	env := map[string]string{"DRIFTWATCH_OWN_PRINCIPALS": " arn:aws:iam::1:role/dw-* ,,arn:aws:iam::1:role/x ", "LOG_LEVEL": "debug"}
-	e, err := loadEnv(func(k string) string { return env[k] })
+func TestLastReceiveParksTransientFailureWithReason(t *testing.T) {
+	batch := func(receives string) json.RawMessage {
+		ev := events.SQSEvent{Records: []events.SQSMessage{{MessageId: "m0", Body: envelope("read-fails"), EventSource: "aws:sqs",
+			Attributes: map[string]string{"ApproximateReceiveCount": receives}}}}
+		raw, _ := json.Marshal(ev)
+		return raw
+	}
+	tests := []struct {
+		name        string
+		maxReceives int
+		receives    string
+		park        *fakeParker
+		wantFailed  bool
+		wantParked  bool
+	}{
+		{name: "earlier receive is retried", maxReceives: 3, receives: "2", park: &fakeParker{}, wantFailed: true},
+		{name: "last receive is parked", maxReceives: 3, receives: "3", park: &fakeParker{}, wantParked: true},
+		{name: "past the last receive is parked", maxReceives: 3, receives: "4", park: &fakeParker{}, wantParked: true},
+		{name: "unknown max receives is retried", maxReceives: 0, receives: "9", park: &fakeParker{}, wantFailed: true},
+		{name: "missing receive count is retried", maxReceives: 3, receives: "", park: &fakeParker{}, wantFailed: true},
+		{name: "failed park is retried", maxReceives: 3, receives: "3", park: &fakeParker{err: errors.New("sqs down")}, wantFailed: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHandler(&fakePipeline{result: failedRead}, tt.park)
+			h.MaxReceives = tt.maxReceives
+			resp, err := h.Invoke(context.Background(), batch(tt.receives))
+			if err != nil {
+				t.Fatal(err)
+			}
+			failed := len(resp.(events.SQSEventResponse).BatchItemFailures) == 1
+			if failed != tt.wantFailed {
+				t.Errorf("returned to the queue: %v, want %v", failed, tt.wantFailed)
+			}
+			if parked := len(tt.park.reasons) == 1; parked != tt.wantParked {
+				t.Fatalf("parked: %v (%q), want %v", parked, tt.park.reasons, tt.wantParked)
+			}
+			if tt.wantParked && (!strings.Contains(tt.park.reasons[0], "throttled") || !strings.Contains(tt.park.reasons[0], "receive "+tt.receives+" of 3")) {
+				t.Errorf("reason %q should name the error and the receive", tt.park.reasons[0])
+			}
+		})
+	}
+}
+
+// ctxPipeline hands each change's context to a function.
+type ctxPipeline struct {
+	handle func(ctx context.Context, ch *change.Change) (pipeline.Result, error)
+	seen   []string
+}
+
+var _ Processor = (*ctxPipeline)(nil)
+
+func (p *ctxPipeline) Handle(ctx context.Context, ch *change.Change) (pipeline.Result, error) {
+	p.seen = append(p.seen, ch.EventID)
+	return p.handle(ctx, ch)
+}
+
+// ctxParker records whether the context it parks with is still live.
+type ctxParker struct {
+	reasons []string
+	live    []bool
+}
+
+func (p *ctxParker) Park(ctx context.Context, _ string, reason string) error {
+	p.reasons = append(p.reasons, reason)
+	p.live = append(p.live, ctx.Err() == nil)
+	return ctx.Err()
+}
+
+func TestBatchStopsBeforeTheDeadlineAndStillParks(t *testing.T) {
+	// The first change blocks until the pipeline's context ends; the
+	// others must not be started, and all must be reported before the
+	// invocation's own deadline, the one on its last receive parked.
+	p := &ctxPipeline{handle: func(ctx context.Context, ch *change.Change) (pipeline.Result, error) {
+		<-ctx.Done()
+		return pipeline.Result{}, fmt.Errorf("conditional update: %w", ctx.Err())
+	}}
+	park := &ctxParker{}
+	h := &Handler{Pipeline: p, DeadLetter: park, MaxReceives: 3, Reserve: 500 * time.Millisecond}
+	var ev events.SQSEvent
+	for i, receives := range []string{"1", "3", "1"} {
+		ev.Records = append(ev.Records, events.SQSMessage{MessageId: fmt.Sprintf("m%d", i), Body: envelope(fmt.Sprintf("e%d", i)),
+			EventSource: "aws:sqs", Attributes: map[string]string{"ApproximateReceiveCount": receives}})
+	}
+	raw, _ := json.Marshal(ev)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	resp, err := h.Invoke(ctx, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(e.OwnPrincipals) != 2 || e.OwnPrincipals[0] != "arn:aws:iam::1:role/dw-*" || e.LogLevel != slog.LevelDebug {
-		t.Fatalf("%+v", e)
+	if ctx.Err() != nil {
+		t.Fatal("the handler returned after the invocation's deadline")
 	}
-	env["LOG_LEVEL"] = "loud"
-	if _, err := loadEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "LOG_LEVEL") {
-		t.Fatalf("bad LOG_LEVEL: err = %v", err)
+	var failed []string
+	for _, f := range resp.(events.SQSEventResponse).BatchItemFailures {
+		failed = append(failed, f.ItemIdentifier)
+	}
+	if want := []string{"m0", "m2"}; !slices.Equal(failed, want) {
+		t.Errorf("failures %v, want %v", failed, want)
+	}
+	if want := []string{"e0"}; !slices.Equal(p.seen, want) {
+		t.Errorf("pipeline started %v, want only %v", p.seen, want)
+	}
+	if len(park.reasons) != 1 || !park.live[0] || !strings.Contains(park.reasons[0], "not started before the invocation's deadline") {
+		t.Errorf("parked %q (context live %v), want m1 parked in time with the reason", park.reasons, park.live)
 	}
 }
