@@ -41,7 +41,7 @@ build-SlackActionsFunction:
 	if [ -f driftwatch.yaml ]; then cp driftwatch.yaml $(ARTIFACTS_DIR)/driftwatch.yaml; fi
 
 ## test: every test — unit, moto integration, generated-file freshness, lint.
-test: venv azurite fmt-check vet cfn-lint
+test: venv azurite fmt-check vet cfn-lint sam-validate sam-build
 	$(GO) test -count=1 ./...
 
 fmt-check:
@@ -54,7 +54,7 @@ vet:
 cfn-lint: venv
 	$(VENV)/bin/cfn-lint template.yaml
 
-lint: fmt-check vet cfn-lint
+lint: fmt-check vet cfn-lint sam-validate checkov
 
 ## generate: template.yaml watch rules (from the catalog) and docs/rules.md (from the rules).
 generate:
@@ -144,3 +144,31 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINTIME) $$pkg || exit 1; \
 		done; \
 	done
+
+## sam-validate, sam-build: the SAM CLI's own checks of template.yaml, and
+## the build through BuildMethod: makefile (no Docker), which must give an
+## arm64 `bootstrap` per function. SAM lives in its own venv.
+SAM_VENV ?= $(VENV)/sam
+SAM      ?= $(SAM_VENV)/bin/sam
+SAM_REGION ?= us-east-1
+.PHONY: sam-validate sam-build package deploy
+$(SAM_VENV)/.installed: requirements-sam.txt
+	$(PY) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --upgrade pip
+	$(SAM_VENV)/bin/pip install --quiet -r requirements-sam.txt
+	touch $@
+sam-validate: $(SAM_VENV)/.installed
+	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint --region $(SAM_REGION)
+sam-build: $(SAM_VENV)/.installed
+	SAM_CLI_TELEMETRY=0 $(SAM) build --build-in-source --build-dir .aws-sam/build
+	@for f in .aws-sam/build/*/bootstrap; do \
+		m=$$(od -An -tx1 -j18 -N2 "$$f" | tr -d ' \n'); \
+		if [ "$$m" != "b700" ]; then echo "$$f is not an arm64 ELF (e_machine $$m)"; exit 1; fi; \
+		echo "$$f: arm64 bootstrap"; \
+	done
+
+## package, deploy: build and deploy the stack with SAM (first time:
+## `make deploy` asks the questions and saves the answers in samconfig.toml).
+package: sam-build
+deploy: sam-build
+	SAM_CLI_TELEMETRY=0 $(SAM) deploy --guided --template-file .aws-sam/build/template.yaml

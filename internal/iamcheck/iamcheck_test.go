@@ -20,6 +20,9 @@ var (
 	storeActions = []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"}
 	// deadLetterActions: shared/queue's DeadLetter.Park (SendMessage).
 	deadLetterActions = []string{"sqs:SendMessage"}
+	// configSecretActions: shared/config's Resolve of the Secrets Manager
+	// references in driftwatch.yaml (GetSecretValue).
+	configSecretActions = []string{"secretsmanager:GetSecretValue"}
 	// slackActions: what functions/aws-slack-actions calls besides reads
 	// and reverts: the finding (GetItem, PutItem), the signing secret and
 	// the config's secrets (GetSecretValue), and itself, to queue its work
@@ -63,9 +66,13 @@ func templateNeeds(t *testing.T, params map[string]string) map[string][]string {
 	if params["AutoRevert"] != "off" {
 		writes = revertActions(t)
 	}
+	var secrets []string
+	if params["ConfigSecretArns"] != "" {
+		secrets = configSecretActions
+	}
 	need := map[string][]string{
-		"DetectorFunction": union(fetchaws.Actions(), storeActions, deadLetterActions, member, writes),
-		"SweeperFunction":  union(fetchaws.Actions(), sweep.Actions(), storeActions, member),
+		"DetectorFunction": union(fetchaws.Actions(), storeActions, deadLetterActions, member, writes, secrets),
+		"SweeperFunction":  union(fetchaws.Actions(), sweep.Actions(), storeActions, member, secrets),
 	}
 	if params["SlackSigningSecretArn"] != "" {
 		need["SlackActionsFunction"] = union(fetchaws.Actions(), slackActions, writes)

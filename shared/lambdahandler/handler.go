@@ -20,6 +20,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/change"
 	"github.com/driftwatch/driftwatch/shared/finding"
 	"github.com/driftwatch/driftwatch/shared/pipeline"
+	"github.com/driftwatch/driftwatch/shared/revert"
 )
 
 // Processor is the whole pipeline for one change: detection and findings
@@ -198,7 +199,9 @@ func (h *Handler) message(ctx context.Context, src string, body []byte) error {
 	return nil
 }
 
-// logResult writes one line per finding transition.
+// logResult writes one line per finding transition and per result of the
+// automatic revert (a failed one, a failed verification and a paused
+// flapping resource as warnings, a gate's skip at debug level).
 func (h *Handler) logResult(ctx context.Context, res pipeline.Result) {
 	for _, t := range res.Transitions {
 		if t.Kind == finding.Unchanged {
@@ -207,6 +210,18 @@ func (h *Handler) logResult(ctx context.Context, res pipeline.Result) {
 		h.log().InfoContext(ctx, "finding", "action", string(t.Kind), "event_id", res.Outcome.Change.EventID,
 			"rule", t.Verdict.RuleID, "severity", t.Verdict.Severity, "resource_id", t.Verdict.Resource.ID,
 			"result", string(t.Verdict.Result), "principal", res.Outcome.Change.Principal.ARN)
+	}
+	for _, r := range res.Reverts {
+		level := slog.LevelInfo
+		switch {
+		case r.Status == revert.StatusFailed || r.Status == revert.StatusVerificationFailed || r.Flapping:
+			level = slog.LevelWarn
+		case r.Status == revert.StatusSkipped:
+			level = slog.LevelDebug
+		}
+		h.log().Log(ctx, level, "revert", "status", string(r.Status), "event_id", res.Outcome.Change.EventID,
+			"rule", r.RuleID, "resource_id", r.Resource.ID, "remediation", r.Remediation, "calls", len(r.Calls),
+			"flapping", r.Flapping, "reason", r.Reason)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/pipeline"
 	"github.com/driftwatch/driftwatch/shared/policy"
 	"github.com/driftwatch/driftwatch/shared/resource"
+	"github.com/driftwatch/driftwatch/shared/revert"
 )
 
 // fakePipeline answers per change.
@@ -295,5 +296,40 @@ func TestBatchStopsBeforeTheDeadlineAndStillParks(t *testing.T) {
 	}
 	if len(park.reasons) != 1 || !park.live[0] || !strings.Contains(park.reasons[0], "not started before the invocation's deadline") {
 		t.Errorf("parked %q (context live %v), want m1 parked in time with the reason", park.reasons, park.live)
+	}
+}
+
+// TestRevertResultsAreLogged: each result of the automatic revert is one
+// line, a failed or paused one as a warning, a gate's skip at debug level.
+func TestRevertResultsAreLogged(t *testing.T) {
+	ref := resource.Ref{Type: "AWS::S3::Bucket", ID: "arn:aws:s3:::b"}
+	p := &fakePipeline{result: func(ch *change.Change) (pipeline.Result, error) {
+		res, _ := checked(ch)
+		res.Reverts = []revert.Result{
+			{Status: revert.StatusReverted, RuleID: "r1", Resource: ref},
+			{Status: revert.StatusFailed, RuleID: "r2", Resource: ref, Reason: "AccessDenied"},
+			{Status: revert.StatusSkipped, RuleID: "r3", Resource: ref, Flapping: true, Reason: "flapping — revert paused"},
+			{Status: revert.StatusSkipped, RuleID: "r4", Resource: ref, Reason: "the revert switch is off"},
+		}
+		return res, nil
+	}}
+	var logged strings.Builder
+	h := &Handler{Pipeline: p, Log: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if _, err := h.Invoke(context.Background(), json.RawMessage(envelope("e1"))); err != nil {
+		t.Fatal(err)
+	}
+	for rule, level := range map[string]string{"r1": "INFO", "r2": "WARN", "r3": "WARN", "r4": "DEBUG"} {
+		found := false
+		for _, line := range strings.Split(logged.String(), "\n") {
+			if strings.Contains(line, "msg=revert") && strings.Contains(line, "rule="+rule+" ") {
+				found = true
+				if !strings.Contains(line, "level="+level) {
+					t.Errorf("%s logged as %q, want level %s", rule, line, level)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("no revert line for %s in:\n%s", rule, logged.String())
+		}
 	}
 }
