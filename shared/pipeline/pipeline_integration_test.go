@@ -735,16 +735,10 @@ jira:
 				closing++
 			}
 		}
-		// KNOWN DUPLICATE: jira.Notifier.Resolved comments, then
-		// transitions; when the transition fails, the redelivery comments
-		// again. Until that is fixed, an issue whose transition was
-		// refused may carry two resolution comments; make this 1 for all
-		// once it is.
-		maxClosing := 1
-		if refused[is.Key] {
-			maxClosing = 2
-		}
-		if is.Category != jirafake.CategoryDone || !slices.Equal(is.Transitions, []string{"31"}) || closing < 1 || closing > maxClosing {
+		// Exactly one, also where the transition was refused once: the
+		// redelivery finds its resolution comment (it carries the notice's
+		// reference) and only retries the transition.
+		if is.Category != jirafake.CategoryDone || !slices.Equal(is.Transitions, []string{"31"}) || closing != 1 {
 			t.Errorf("finding %s: issue %s is %s after transitions %v with %d resolution comments, want done once with one",
 				f.Key, is.Key, is.Status, is.Transitions, closing)
 		}

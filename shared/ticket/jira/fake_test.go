@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -216,6 +217,17 @@ func (fj *fakeJira) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			is.Comments = append(is.Comments, body)
 			fj.mu.Unlock()
 			writeJSON(w, 201, map[string]any{"id": "20001"})
+		case "GET /comment":
+			if got := r.URL.Query().Get("orderBy"); got != "-created" {
+				t.Errorf("list comments with orderBy=%q, want -created (newest first)", got)
+			}
+			fj.mu.Lock()
+			var page []map[string]any
+			for i := len(is.Comments) - 1; i >= 0; i-- {
+				page = append(page, map[string]any{"id": strconv.Itoa(20001 + i), "body": is.Comments[i]["body"]})
+			}
+			fj.mu.Unlock()
+			writeJSON(w, 200, map[string]any{"comments": page, "total": len(page)})
 		case "GET /transitions":
 			var list []map[string]any
 			fj.mu.Lock()

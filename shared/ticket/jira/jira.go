@@ -34,7 +34,9 @@
 package jira
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -121,7 +123,7 @@ func (n *Notifier) Opened(ctx context.Context, f *finding.Finding, no finding.No
 		return finding.Refs{}, err
 	}
 	if !created && key == f.Tickets[Name] && max(no.Occurrence, f.Occurrence) > 1 {
-		if err := n.comment(ctx, key, ticket.Reopened(f, no)); err != nil {
+		if err := n.comment(ctx, key, ticket.Reopened(f, no), noticeRef(f, no)); err != nil {
 			return finding.Refs{}, fmt.Errorf("comment on reopened finding %s: %w", f.Key, err)
 		}
 	}
@@ -154,7 +156,7 @@ func (n *Notifier) Repeated(ctx context.Context, f *finding.Finding, no finding.
 			return finding.Refs{}, err
 		}
 	}
-	err := n.comment(ctx, key, body)
+	err := n.comment(ctx, key, body, noticeRef(f, no))
 	if notFound(err) && key == f.Tickets[Name] {
 		if !open {
 			return finding.Refs{}, nil // deleted, and nothing to reopen it for
@@ -163,7 +165,7 @@ func (n *Notifier) Repeated(ctx context.Context, f *finding.Finding, no finding.
 		if key, _, err = n.ensure(ctx, f, openingNotice(f)); err != nil {
 			return finding.Refs{}, err
 		}
-		err = n.comment(ctx, key, body)
+		err = n.comment(ctx, key, body, noticeRef(f, no))
 	}
 	if err != nil {
 		return finding.Refs{}, fmt.Errorf("comment on finding %s: %w", f.Key, err)
@@ -194,7 +196,7 @@ func (n *Notifier) Resolved(ctx context.Context, f *finding.Finding, no finding.
 	if done {
 		return refs(key), nil
 	}
-	if err := n.comment(ctx, key, ticket.Resolved(f, no)); err != nil {
+	if err := n.comment(ctx, key, ticket.Resolved(f, no), noticeRef(f, no)); err != nil {
 		return finding.Refs{}, fmt.Errorf("comment on resolved finding %s: %w", f.Key, err)
 	}
 	if err := n.transition(ctx, key); err != nil {
@@ -392,14 +394,62 @@ func issuePath(key string, rest string) string {
 	return "/rest/api/3/issue/" + url.PathEscape(key) + rest
 }
 
-func (n *Notifier) comment(ctx context.Context, key string, b ticket.Body) error {
+// noticeRef names one notice of one finding, for a comment to carry: a
+// comment already carrying it was posted before (a retry after a lost
+// reply, or after a failed transition) and is not posted again.
+func noticeRef(f *finding.Finding, no finding.Notice) string {
+	if no.Seq == 0 {
+		return "" // a rebuilt notice (a ticket created late) has no identity
+	}
+	ref := fmt.Sprintf("driftwatch notice %s/%d", f.Key.Label(), no.Seq)
+	if no.Change.EventID != "" {
+		ref += " event " + ticket.Line(no.Change.EventID, 64)
+	}
+	return ref
+}
+
+// comment posts b on the issue, ending with ref; when ref is set and one of
+// the issue's latest comments already carries it, nothing is posted.
+func (n *Notifier) comment(ctx context.Context, key string, b ticket.Body, ref string) error {
+	if ref != "" {
+		posted, err := n.commented(ctx, key, ref)
+		if err != nil {
+			return err
+		}
+		if posted {
+			return nil
+		}
+	}
+	doc := Doc(b)
+	if ref != "" {
+		doc.Content = append(doc.Content, Node{Type: "paragraph", Content: []Node{{Type: "text", Text: ref, Marks: []Mark{{Type: "code"}}}}})
+	}
 	req := struct {
 		Body Node `json:"body"`
-	}{Body: Doc(b)}
+	}{Body: doc}
 	if err := n.c.do(ctx, http.MethodPost, issuePath(key, "/comment"), nil, req, nil); err != nil {
 		return fmt.Errorf("comment on jira issue %s: %w", key, err)
 	}
 	return nil
+}
+
+// commented reports whether one of the issue's latest comments carries ref.
+func (n *Notifier) commented(ctx context.Context, key, ref string) (bool, error) {
+	var page struct {
+		Comments []struct {
+			Body json.RawMessage `json:"body"`
+		} `json:"comments"`
+	}
+	q := url.Values{"orderBy": {"-created"}, "maxResults": {"50"}}
+	if err := n.c.do(ctx, http.MethodGet, issuePath(key, "/comment"), q, nil, &page); err != nil {
+		return false, fmt.Errorf("list comments of jira issue %s: %w", key, err)
+	}
+	for _, c := range page.Comments {
+		if bytes.Contains(c.Body, []byte(ref)) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 func (n *Notifier) isDone(ctx context.Context, key string) (bool, error) {

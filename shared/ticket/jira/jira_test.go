@@ -231,7 +231,8 @@ func TestRepeatedComments(t *testing.T) {
 	if key := ticketKey(t, refs); key != is.Key {
 		t.Errorf("ticket %s, want %s", key, is.Key)
 	}
-	if got, want := fj.callLog(), []string{"POST /rest/api/3/issue/" + is.Key + "/comment"}; !slices.Equal(got, want) {
+	// The latest comments are read first: a retried notice is not posted twice.
+	if got, want := fj.callLog(), []string{"GET /rest/api/3/issue/" + is.Key + "/comment", "POST /rest/api/3/issue/" + is.Key + "/comment"}; !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
 	text := adfText(is.Comments[0]["body"])
@@ -610,6 +611,7 @@ func TestRepeatsPolicy(t *testing.T) {
 	f, _ := tickettest.Finding(false)
 	same, sn := tickettest.Repeat(f, f.Change.PrincipalARN)
 	other, on := tickettest.Repeat(f, "arn:aws:iam::123456789012:user/mallory")
+	on.Seq = sn.Seq + 1 // a later notice of the same finding
 	for _, tc := range []struct {
 		repeats   ticket.Repeats
 		same, new bool // commented
