@@ -2,14 +2,13 @@ package main
 
 import (
 	"fmt"
-	"os"
-
 	"log/slog"
+	"os"
 	"strings"
 
 	dwconfig "github.com/driftwatch/driftwatch/shared/config"
-
 	fetchazure "github.com/driftwatch/driftwatch/shared/fetch/azure"
+	"github.com/driftwatch/driftwatch/shared/revert"
 )
 
 // environment is the detector's configuration, read once at start-up from
@@ -47,6 +46,11 @@ type environment struct {
 	// EventGridEndpoint is the topic findings are published to
 	// (DRIFTWATCH_EVENTGRID_ENDPOINT; empty: not published).
 	EventGridEndpoint string
+	// AutoRevert is the automatic revert switch (DRIFTWATCH_AUTO_REVERT:
+	// off, dry-run or on; default dry-run): on reverts the failing
+	// verdicts of rules in revert mode through ARM, dry-run only reports
+	// the calls it would make.
+	AutoRevert revert.Switch
 }
 
 // config reads the config file, if any, and applies the app settings'
@@ -84,7 +88,8 @@ func (e environment) config() (*dwconfig.Config, error) {
 func (e environment) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("port", e.Port), slog.Any("own_principals", e.OwnPrincipals),
 		slog.Bool("webhook_secret_set", e.WebhookSecret != ""), slog.String("credential", string(e.Credential)),
-		slog.String("client_id", e.ClientID), slog.String("log_level", e.LogLevel.String()))
+		slog.String("client_id", e.ClientID), slog.String("log_level", e.LogLevel.String()),
+		slog.String("auto_revert", string(e.AutoRevert)))
 }
 
 func loadEnv(getenv func(string) string) (environment, error) {
@@ -114,6 +119,11 @@ func loadEnv(getenv func(string) string) (environment, error) {
 	e.ConfigPath = getenv("DRIFTWATCH_CONFIG")
 	e.TableEndpoint, e.TableName = getenv("DRIFTWATCH_TABLE_ENDPOINT"), getenv("DRIFTWATCH_TABLE_NAME")
 	e.EventGridEndpoint = getenv("DRIFTWATCH_EVENTGRID_ENDPOINT")
+	sw, err := revert.ParseSwitch(strings.TrimSpace(getenv("DRIFTWATCH_AUTO_REVERT")))
+	if err != nil {
+		return e, fmt.Errorf("DRIFTWATCH_AUTO_REVERT: %w", err)
+	}
+	e.AutoRevert = sw
 	if lvl := getenv("LOG_LEVEL"); lvl != "" {
 		if err := e.LogLevel.UnmarshalText([]byte(lvl)); err != nil {
 			return e, fmt.Errorf("LOG_LEVEL %q: want debug, info, warn or error", lvl)

@@ -164,15 +164,7 @@ const defaultConfig = "driftwatch.yaml"
 
 // loadConfig reads path, or ./driftwatch.yaml when path is "" and it
 // exists, or returns the defaults.
-func loadConfig(path string) (*dwconfig.Config, error) {
-	if path == "" {
-		if !fileExists(defaultConfig) {
-			return dwconfig.Default(), nil
-		}
-		path = defaultConfig
-	}
-	return dwconfig.Load(path)
-}
+func loadConfig(path string) (*dwconfig.Config, error) { return dwconfig.Find(path) }
 
 func fileExists(p string) bool {
 	st, err := os.Stat(p)

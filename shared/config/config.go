@@ -266,6 +266,20 @@ type Rules struct {
 	ModeOverrides map[string]string `yaml:"mode_overrides"`
 }
 
+// Find loads the config file at path or, when path is "", the
+// DefaultFile in the working directory if there is one; with neither it
+// returns Default(). The CLI and every function read their config this way.
+func Find(path string) (*Config, error) {
+	if path == "" {
+		st, err := os.Stat(DefaultFile)
+		if err != nil || st.IsDir() {
+			return Default(), nil
+		}
+		path = DefaultFile
+	}
+	return Load(path)
+}
+
 // Default returns the configuration of an empty file.
 func Default() *Config {
 	c := &Config{}
