@@ -67,27 +67,39 @@ func run(ctx context.Context) error {
 }
 
 // build assembles the pipeline: filter, catalog, ARM reader, rules, the
-// findings table and the notifiers the config names, plus Event Grid
-// publishing when a topic is set.
+// findings table, the notifiers the config names, Event Grid publishing
+// when a topic is set, and the automatic revert stage.
 func build(ctx context.Context, env environment, log *slog.Logger) (*pipeline.Built, error) {
-	cfg, err := env.config()
+	opts, err := options(env, log)
 	if err != nil {
 		return nil, err
+	}
+	return pipeline.Build(ctx, opts)
+}
+
+// options are the pipeline's options for env: the managed identity (or
+// the default chain) for ARM, the table store and publishing, the
+// notifiers the config names, and the revert switch.
+func options(env environment, log *slog.Logger) (pipeline.Options, error) {
+	cfg, err := env.config()
+	if err != nil {
+		return pipeline.Options{}, err
 	}
 	cred, err := fetchazure.NewCredential(env.Credential, env.ClientID)
 	if err != nil {
-		return nil, err
+		return pipeline.Options{}, err
 	}
 	opts := pipeline.Options{
 		Config: cfg, Azure: cred, NoAWS: true, Log: log,
-		Sinks: pipeline.Sinks{Slack: cfg.Slack != nil, Jira: cfg.Jira != nil, GitHub: cfg.GitHub != nil},
+		Sinks:        pipeline.Sinks{Slack: cfg.Slack != nil, Jira: cfg.Jira != nil, GitHub: cfg.GitHub != nil},
+		RevertSwitch: env.AutoRevert,
 	}
-	var pub *egpublish.Publisher
 	if env.EventGridEndpoint != "" {
-		if pub, err = egpublish.NewWithCredential(env.EventGridEndpoint, cred, nil, egpublish.Options{}); err != nil {
-			return nil, err
+		pub, err := egpublish.NewWithCredential(env.EventGridEndpoint, cred, nil, egpublish.Options{})
+		if err != nil {
+			return pipeline.Options{}, err
 		}
 		opts.Notifiers = append(opts.Notifiers, pub)
 	}
-	return pipeline.Build(ctx, opts)
+	return opts, nil
 }

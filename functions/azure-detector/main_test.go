@@ -19,6 +19,7 @@ import (
 	fetchazure "github.com/driftwatch/driftwatch/shared/fetch/azure"
 	"github.com/driftwatch/driftwatch/shared/filter"
 	"github.com/driftwatch/driftwatch/shared/ingest/eventgrid"
+	"github.com/driftwatch/driftwatch/shared/revert"
 )
 
 func TestLoadEnv(t *testing.T) {
@@ -28,17 +29,20 @@ func TestLoadEnv(t *testing.T) {
 		want    environment
 		wantErr string
 	}{
-		{"defaults", nil, environment{Port: "8080", Credential: fetchazure.CredentialDefault}, ""},
+		{"defaults", nil, environment{Port: "8080", Credential: fetchazure.CredentialDefault, AutoRevert: revert.SwitchDryRun}, ""},
 		{"in Azure", map[string]string{
 			"FUNCTIONS_CUSTOMHANDLER_PORT": "34567", "IDENTITY_ENDPOINT": "http://localhost:4141/msi/token",
 			"AZURE_CLIENT_ID": "f00dcafe-0000-4000-8000-00000000beef", "DRIFTWATCH_WEBHOOK_SECRET": "s",
 			"DRIFTWATCH_OWN_PRINCIPALS": " d1d1d1d1-2222-4333-8444-555555555555 , /subscriptions/*/resourceGroups/dw/providers/Microsoft.ManagedIdentity/userAssignedIdentities/dw,",
-			"LOG_LEVEL":                 "debug",
-		}, environment{Port: "34567", Credential: fetchazure.CredentialManagedIdentity, ClientID: "f00dcafe-0000-4000-8000-00000000beef",
+			"LOG_LEVEL":                 "debug", "DRIFTWATCH_AUTO_REVERT": "on",
+		}, environment{Port: "34567", Credential: fetchazure.CredentialManagedIdentity, ClientID: "f00dcafe-0000-4000-8000-00000000beef", AutoRevert: revert.SwitchOn,
 			WebhookSecret: "s", LogLevel: -4, OwnPrincipals: []string{"d1d1d1d1-2222-4333-8444-555555555555",
 				"/subscriptions/*/resourceGroups/dw/providers/Microsoft.ManagedIdentity/userAssignedIdentities/dw"}}, ""},
 		{"explicit default credential ignores AZURE_CLIENT_ID", map[string]string{"DRIFTWATCH_AZURE_CREDENTIAL": "default", "IDENTITY_ENDPOINT": "x", "AZURE_CLIENT_ID": "c"},
-			environment{Port: "8080", Credential: fetchazure.CredentialDefault}, ""},
+			environment{Port: "8080", Credential: fetchazure.CredentialDefault, AutoRevert: revert.SwitchDryRun}, ""},
+		{"auto revert off", map[string]string{"DRIFTWATCH_AUTO_REVERT": "off"},
+			environment{Port: "8080", Credential: fetchazure.CredentialDefault, AutoRevert: revert.SwitchOff}, ""},
+		{"bad auto revert", map[string]string{"DRIFTWATCH_AUTO_REVERT": "yes"}, environment{}, "DRIFTWATCH_AUTO_REVERT"},
 		{"bad credential kind", map[string]string{"DRIFTWATCH_AZURE_CREDENTIAL": "cli"}, environment{}, "DRIFTWATCH_AZURE_CREDENTIAL"},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, environment{}, "LOG_LEVEL"},
 	}

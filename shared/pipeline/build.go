@@ -29,6 +29,7 @@ import (
 	"github.com/driftwatch/driftwatch/shared/policy/pack"
 	"github.com/driftwatch/driftwatch/shared/publish"
 	"github.com/driftwatch/driftwatch/shared/revert"
+	revertazure "github.com/driftwatch/driftwatch/shared/revert/azure"
 	"github.com/driftwatch/driftwatch/shared/secret"
 	"github.com/driftwatch/driftwatch/shared/slack"
 	"github.com/driftwatch/driftwatch/shared/state/dynamo"
@@ -74,7 +75,8 @@ type Options struct {
 	// RevertSwitch turns the automatic revert stage on: dry-run reports
 	// what would be reverted with the exact calls, on reverts the failing
 	// verdicts of rules whose mode is revert. "" and off build no stage
-	// (the CLI's default). The stage's Reverter remediates with AWS,
+	// (the CLI's default). The stage's Reverter remediates with AWS
+	// (unless NoAWS) and with ARM (when Azure is set; see CloudReverter),
 	// verifies with the pipeline's reader and rules, allowlists the
 	// config's principals (Allowlisted) and spends a revert budget kept
 	// in the finding store (revert.NewStoreBudget), shared by every
@@ -168,12 +170,13 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 	if !opts.NoAWS {
 		router.AWS = fetchaws.New(opts.AWS, fetchaws.Options{S3PathStyle: opts.S3PathStyle, CrossAccount: opts.CrossAccount})
 	}
+	var azReader *fetchazure.Reader
 	if opts.Azure != nil {
 		az, err := fetchazure.New(opts.Azure, fetchazure.Options{ClientOptions: opts.ARM})
 		if err != nil {
 			return nil, fmt.Errorf("azure reader: %w", err)
 		}
-		router.Azure = az
+		router.Azure, azReader = az, az
 	}
 	det := &detect.Detector{Filter: flt, Catalog: cat, Rules: eng, Reader: router}
 
@@ -206,7 +209,7 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 		Waiver:    waiver,
 		SeenTTL:   cfg.Store.SeenTTL,
 	}
-	rev, err := buildReverter(cfg, opts, router, eng, store, log)
+	rev, err := buildReverter(cfg, opts, router, azReader, eng, store, log)
 	if err != nil {
 		_ = closeStore()
 		return nil, err
@@ -221,28 +224,65 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 }
 
 // buildReverter returns the Reverter of the automatic revert stage, or nil
-// when the switch builds none.
-func buildReverter(cfg *config.Config, opts Options, reader revert.Reader, eng *policy.Engine, store finding.Store, log *slog.Logger) (Reverter, error) {
+// when the switch builds none: AWS's (unless NoAWS) and Azure's (when an
+// Azure credential is set), behind a CloudReverter when there are both.
+// They share the switch, the allowlist and the revert budget.
+func buildReverter(cfg *config.Config, opts Options, reader revert.Reader, azReader *fetchazure.Reader, eng *policy.Engine, store finding.Store, log *slog.Logger) (Reverter, error) {
 	if opts.Revert != nil {
 		return opts.Revert, nil
 	}
-	if opts.RevertSwitch == "" || opts.RevertSwitch == revert.SwitchOff || opts.NoAWS {
+	if opts.RevertSwitch == "" || opts.RevertSwitch == revert.SwitchOff || (opts.NoAWS && azReader == nil) {
 		return nil, nil
 	}
 	budget, err := revert.NewStoreBudget(store, 0, 0)
 	if err != nil {
 		return nil, fmt.Errorf("revert budget: %w", err)
 	}
-	rem := revert.New(opts.AWS, reader, eng, revert.Options{S3PathStyle: opts.S3PathStyle})
-	g, err := revert.NewReverter(rem, revert.Config{Switch: opts.RevertSwitch, Allowlisted: Allowlisted(cfg), Budget: budget})
-	if err != nil {
-		return nil, fmt.Errorf("automatic revert: %w", err)
+	rc := revert.Config{Switch: opts.RevertSwitch, Allowlisted: Allowlisted(cfg), Budget: budget}
+	var awsRev, azRev Reverter
+	if !opts.NoAWS {
+		rem := revert.New(opts.AWS, reader, eng, revert.Options{S3PathStyle: opts.S3PathStyle})
+		g, err := revert.NewReverter(rem, rc)
+		if err != nil {
+			return nil, fmt.Errorf("automatic revert: %w", err)
+		}
+		awsRev = g
+	}
+	if azReader != nil {
+		rem, err := revertazure.New(opts.Azure, opts.ARM, azReader, eng, revertazure.Options{ProtectedPrincipals: literalPrincipals(cfg.OwnPrincipals)})
+		if err != nil {
+			return nil, fmt.Errorf("automatic revert on Azure: %w", err)
+		}
+		g, err := revertazure.NewReverter(rem, rc)
+		if err != nil {
+			return nil, fmt.Errorf("automatic revert on Azure: %w", err)
+		}
+		azRev = g
 	}
 	if len(cfg.OwnPrincipals) == 0 {
 		log.Warn("automatic revert without own_principals: the changes driftwatch's reverts make are checked like any other (no loop guard)",
 			"revert", opts.RevertSwitch)
 	}
-	return g, nil
+	switch {
+	case azRev == nil:
+		return awsRev, nil
+	case awsRev == nil:
+		return azRev, nil
+	}
+	return CloudReverter{AWS: awsRev, Azure: azRev}, nil
+}
+
+// literalPrincipals returns the own-principal entries without wildcards
+// (an Entra object ID such as the managed identity's): their role
+// assignments are never deleted by a revert.
+func literalPrincipals(patterns []string) []string {
+	var out []string
+	for _, p := range patterns {
+		if !strings.ContainsAny(p, "*?") {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func names(ns []finding.Notifier) []string {
