@@ -99,7 +99,7 @@ func setup(ctx context.Context) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
-	gates, err := revert.NewReverter(revert.New(awsCfg, reader, eng, revert.Options{S3PathStyle: env.S3PathStyle}), revert.Config{
+	gates, err := revert.NewReverter(revert.New(awsCfg, reader, eng, revert.Options{S3PathStyle: env.S3PathStyle, Baselines: baseline.Source{Store: baselines}}), revert.Config{
 		Switch: env.Switch, Allowlisted: allowlisted(cfg), Budget: budget,
 	})
 	if err != nil {

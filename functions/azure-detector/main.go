@@ -46,7 +46,7 @@ func run(ctx context.Context) error {
 	defer p.Close()
 	h := &eventgrid.Handler{Processor: p.Pipeline, Log: log}
 	srv := &http.Server{
-		Addr:              ":" + env.Port,
+		Addr:              "127.0.0.1:" + env.Port, // only the Functions host, on this machine, talks to the handler
 		Handler:           routes(h, env.WebhookSecret, log),
 		ReadHeaderTimeout: 10 * time.Second,
 	}

@@ -256,8 +256,19 @@ func TestSlackActionsOnMoto(t *testing.T) {
 	}
 	f, err = store.Get(ctx, key)
 	if err != nil || f.Status != finding.StatusResolved || len(f.Actions) != 1 || f.Actions[0].By != "slack:U0ALICE (alice)" ||
-		!strings.HasPrefix(f.Actions[0].Result, "reverted") {
+		!strings.HasPrefix(f.Actions[0].Result, "slack:U0ALICE (alice) pressed Revert now: reverted") {
 		t.Fatalf("finding after the revert: %+v, %v", f, err)
+	}
+	// The result reached the alert's thread as a note from the lifecycle,
+	// with the calls made.
+	thread := fake.Thread(f.SlackChannel, f.SlackTS)
+	if !slices.ContainsFunc(thread, func(m slackfake.Message) bool {
+		return strings.Contains(m.Text, "pressed Revert now: reverted") && strings.Contains(string(m.Blocks), "RevokeSecurityGroupIngress")
+	}) {
+		t.Errorf("no thread reply with the revert's result: %+v", thread)
+	}
+	if len(f.Outbox) != 0 {
+		t.Errorf("notices left undelivered: %+v", f.Outbox)
 	}
 	if ups := fake.RequestsTo("/api/chat.update"); len(ups) == 0 || !strings.Contains(string(ups[len(ups)-1].Blocks), "RESOLVED") {
 		t.Errorf("the alert was not updated to resolved: %+v", ups)
@@ -275,6 +286,9 @@ func TestSlackActionsOnMoto(t *testing.T) {
 	}
 	if outs := drain(); len(outs) != 1 || outs[0].Status != StatusDone {
 		t.Fatalf("accept outcome %+v", outs)
+	}
+	if thread := fake.Thread(f.SlackChannel, f.SlackTS); !strings.Contains(thread[len(thread)-1].Text, "accepted the current configuration") {
+		t.Errorf("the last thread reply %+v, want the acceptance", thread[len(thread)-1])
 	}
 	b, err := baselines.Get(ctx, ref.ID)
 	if err != nil || !reflect.DeepEqual(b.Doc, after.Doc) {

@@ -52,10 +52,13 @@ type Reverter interface {
 	Revert(ctx context.Context, req revert.Request) (revert.Result, error)
 }
 
-// Applier applies verdicts to findings (finding.Lifecycle), so that a
-// finding the action fixed resolves and its notifiers say so.
+// Applier applies verdicts to findings and records actions on them
+// (finding.Lifecycle): a finding the action fixed resolves and its
+// notifiers say so, and what the person did, with its result, reaches the
+// finding, the Slack thread and the ticket as a note.
 type Applier interface {
 	Apply(ctx context.Context, in finding.Input) ([]finding.Transition, error)
+	Record(ctx context.Context, key finding.Key, a finding.Action, severity string) (*finding.Finding, error)
 }
 
 // Responder answers a press through its response_url (slack.Responder).
@@ -112,8 +115,11 @@ type Worker struct {
 	Rules     Evaluator
 	Reverter  Reverter
 	Baselines baseline.Store
-	// Lifecycle, if set, gets the verdicts of the re-read after a revert or
-	// an acceptance: a finding they fixed resolves, as after any change.
+	// Lifecycle, if set, records every action with its result (delivered
+	// as a note to the Slack thread, the ticket and the event bus) and gets
+	// the verdicts of the re-read after a revert or an acceptance: a
+	// finding they fixed resolves, as after any change. Without it the
+	// action is only stored on the finding.
 	Lifecycle Applier
 	Respond   Responder
 	Access    Access
@@ -215,12 +221,11 @@ func (w *Worker) Do(ctx context.Context, j Job) (Outcome, error) {
 // acknowledge silences the finding's repeats until it resolves.
 func (w *Worker) acknowledge(ctx context.Context, f *finding.Finding, j Job) (Outcome, error) {
 	now := w.now()
-	if _, err := w.update(ctx, f.Key, func(f *finding.Finding) {
-		f.Acknowledge(j.By(), now)
-		f.Record(finding.Action{Kind: finding.ActionAcknowledge, By: j.By(), At: now})
-	}); err != nil {
+	if _, err := w.update(ctx, f.Key, func(f *finding.Finding) { f.Acknowledge(j.By(), now) }); err != nil {
 		return Outcome{Status: StatusFailed, Text: "driftwatch could not record the acknowledgement: try again."}, err
 	}
+	w.record(ctx, f.Key, finding.Action{Kind: finding.ActionAcknowledge, By: j.By(), At: now,
+		Result: j.By() + " acknowledged the finding: no further alerts for this occurrence until it resolves"}, "")
 	return Outcome{Status: StatusDone}, nil
 }
 
@@ -236,10 +241,11 @@ func (w *Worker) snooze(ctx context.Context, f *finding.Finding, j Job) (Outcome
 		if until.After(f.SnoozedUntil) {
 			f.SnoozedUntil = until
 		}
-		f.Record(finding.Action{Kind: finding.ActionSnooze, By: j.By(), At: now, Result: "until " + until.UTC().Format("2006-01-02 15:04 UTC")})
 	}); err != nil {
 		return Outcome{Status: StatusFailed, Text: "driftwatch could not record the snooze: try again."}, err
 	}
+	w.record(ctx, f.Key, finding.Action{Kind: finding.ActionSnooze, By: j.By(), At: now,
+		Result: j.By() + " snoozed the finding's alerts until " + until.UTC().Format("2006-01-02 15:04 UTC")}, "")
 	return Outcome{Status: StatusDone}, nil
 }
 
@@ -255,7 +261,7 @@ func (w *Worker) revert(ctx context.Context, f *finding.Finding, j Job) (Outcome
 	ch := changeOf(f)
 	res, vs, err := w.judge(ctx, f, ch)
 	if err != nil {
-		w.record(ctx, f.Key, finding.Action{Kind: finding.ActionRevert, By: j.By(), At: now, Result: "failed: " + err.Error()})
+		w.record(ctx, f.Key, finding.Action{Kind: finding.ActionRevert, By: j.By(), At: now, Result: revertNote(j, "failed: "+err.Error())}, "")
 		return Outcome{Status: StatusFailed, Text: "Nothing was reverted: " + err.Error()}, err
 	}
 	v, ok := verdictOf(vs, f.RuleID)
@@ -263,19 +269,19 @@ func (w *Worker) revert(ctx context.Context, f *finding.Finding, j Job) (Outcome
 	case !ok:
 		return Outcome{Status: StatusRefused, Text: fmt.Sprintf("Rule %s no longer applies to %s. Nothing was changed.", f.RuleID, f.Resource.ID)}, nil
 	case v.Result == policy.Pass:
+		w.record(ctx, f.Key, finding.Action{Kind: finding.ActionRevert, By: j.By(), At: now, Result: revertNote(j, "nothing to revert: the rule passes")}, "")
 		w.apply(ctx, res, vs)
-		w.record(ctx, f.Key, finding.Action{Kind: finding.ActionRevert, By: j.By(), At: now, Result: "nothing to revert: the rule passes"})
 		return Outcome{Status: StatusDone, Text: fmt.Sprintf("Nothing to revert: %s passes on %s as it is now.", f.RuleID, f.Resource.ID)}, nil
 	}
 	result, rerr := w.Reverter.Revert(ctx, revert.Request{Resource: res, Verdict: v, Change: ch, Requester: j.By()})
+	text := result.Text()
+	if result.Status == "" && rerr != nil {
+		text = "failed: " + rerr.Error()
+	}
+	w.record(ctx, f.Key, finding.Action{Kind: finding.ActionRevert, By: j.By(), At: now, Result: revertNote(j, text)}, result.AlertSeverity)
 	if result.After != nil {
 		w.apply(ctx, *result.After, result.Verdicts)
 	}
-	summary := string(result.Status)
-	if result.Reason != "" {
-		summary += ": " + result.Reason
-	}
-	w.record(ctx, f.Key, finding.Action{Kind: finding.ActionRevert, By: j.By(), At: now, Result: summary})
 	out := Outcome{Status: StatusDone, Text: result.Text()}
 	switch result.Status {
 	case revert.StatusFailed, revert.StatusVerificationFailed:
@@ -307,12 +313,11 @@ func (w *Worker) accept(ctx context.Context, f *finding.Finding, j Job) (Outcome
 	if err != nil {
 		return Outcome{Status: StatusFailed, Text: "Nothing was accepted: driftwatch could not store the baseline."}, err
 	}
-	if _, err := w.update(ctx, f.Key, func(f *finding.Finding) {
-		f.Acknowledge(j.By(), now)
-		f.Record(finding.Action{Kind: finding.ActionAcceptBaseline, By: j.By(), At: now, Result: fmt.Sprintf("baseline version %d", b.Version)})
-	}); err != nil {
+	if _, err := w.update(ctx, f.Key, func(f *finding.Finding) { f.Acknowledge(j.By(), now) }); err != nil {
 		return Outcome{Status: StatusFailed, Text: "The baseline was stored, but the finding could not be updated."}, err
 	}
+	w.record(ctx, f.Key, finding.Action{Kind: finding.ActionAcceptBaseline, By: j.By(), At: now,
+		Result: fmt.Sprintf("%s accepted the current configuration of %s as its approved baseline (version %d); the finding is acknowledged", j.By(), res.Ref.ID, b.Version)}, "")
 	if w.Rules != nil {
 		w.apply(ctx, res, w.Rules.Evaluate(ctx, policy.Input{Resource: res}))
 	}
@@ -343,11 +348,28 @@ func (w *Worker) apply(ctx context.Context, res resource.Resource, vs []policy.V
 	}
 }
 
-// record adds an action to the finding, logging a failure.
-func (w *Worker) record(ctx context.Context, key finding.Key, a finding.Action) {
-	if _, err := w.update(ctx, key, func(f *finding.Finding) { f.Record(a) }); err != nil {
+// record adds an action to the finding through the lifecycle, which
+// delivers its result as a note (to the Slack thread, the ticket, the
+// event bus) at the alert severity, if any; without a lifecycle it only
+// stores the action. A failure is logged: the action itself is done, and
+// a note whose delivery failed is delivered again by the next touch of the
+// finding or the sweeper.
+func (w *Worker) record(ctx context.Context, key finding.Key, a finding.Action, severity string) {
+	var err error
+	if w.Lifecycle != nil {
+		_, err = w.Lifecycle.Record(ctx, key, a, severity)
+	} else {
+		_, err = w.update(ctx, key, func(f *finding.Finding) { f.Record(a) })
+	}
+	if err != nil {
 		w.log().ErrorContext(ctx, "record slack action", "finding", key.String(), "error", err)
 	}
+}
+
+// revertNote is the result of a person's Revert now: who pressed it, then
+// what came of it (its further lines are the calls).
+func revertNote(j Job, outcome string) string {
+	return j.By() + " pressed Revert now: " + outcome
 }
 
 // update applies fn to the stored finding with a conditional write,

@@ -110,7 +110,50 @@ func (r *fakeReverter) Revert(ctx context.Context, req revert.Request) (revert.R
 		Calls: []revert.Call{{Service: "ec2", Operation: "RevokeSecurityGroupIngress", Params: map[string]any{"GroupId": "sg-1"}}}}, nil
 }
 
+// fakeNotifier records the notices the lifecycle delivers.
+type fakeNotifier struct {
+	mu      sync.Mutex
+	notices []finding.Notice
+}
+
+var _ finding.Notifier = (*fakeNotifier)(nil)
+
+func (n *fakeNotifier) Name() string { return "fake" }
+
+func (n *fakeNotifier) add(no finding.Notice) (finding.Refs, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.notices = append(n.notices, no)
+	return finding.Refs{}, nil
+}
+
+func (n *fakeNotifier) Opened(_ context.Context, _ *finding.Finding, no finding.Notice) (finding.Refs, error) {
+	return n.add(no)
+}
+
+func (n *fakeNotifier) Repeated(_ context.Context, _ *finding.Finding, no finding.Notice) (finding.Refs, error) {
+	return n.add(no)
+}
+
+func (n *fakeNotifier) Resolved(_ context.Context, _ *finding.Finding, no finding.Notice) (finding.Refs, error) {
+	return n.add(no)
+}
+
+// notes returns the notes delivered.
+func (n *fakeNotifier) notes() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var out []string
+	for _, no := range n.notices {
+		if no.Kind == finding.Noted {
+			out = append(out, no.Note)
+		}
+	}
+	return out
+}
+
 type workerEnv struct {
+	notifier  *fakeNotifier
 	store     *sqlite.Store
 	baselines *baseline.SQLiteStore
 	reader    *fakeReader
@@ -143,11 +186,11 @@ func newWorkerEnv(t *testing.T) *workerEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bs.Close() })
-	e := &workerEnv{store: store, baselines: bs, resp: &fakeResponder{},
+	e := &workerEnv{store: store, baselines: bs, resp: &fakeResponder{}, notifier: &fakeNotifier{},
 		reader:  &fakeReader{res: resource.Resource{Ref: sgRef, Exists: true, Doc: map[string]any{"GroupId": "sg-1", "SSH": "open"}}},
 		members: map[string][]string{"S0OPS": {bob}}}
 	e.reverter = &fakeReverter{reader: e.reader}
-	lc := &finding.Lifecycle{Store: store, Now: func() time.Time { return t0 }}
+	lc := &finding.Lifecycle{Store: store, Notifiers: []finding.Notifier{e.notifier}, Now: func() time.Time { return t0 }}
 	e.w = &Worker{
 		Findings: store, Reader: e.reader, Rules: fakeRules{}, Reverter: e.reverter, Baselines: bs, Lifecycle: lc, Respond: e.resp,
 		Access: Access{Users: []string{alice}, Groups: []string{"S0OPS"}, Members: func(_ context.Context, g string) ([]string, error) {
@@ -248,6 +291,9 @@ func TestWorkerRefusesAndChangesNothing(t *testing.T) {
 			if e.reader.res.Doc["SSH"] != "open" {
 				t.Error("the resource changed")
 			}
+			if notes := e.notifier.notes(); len(notes) != 0 {
+				t.Errorf("notes delivered: %q", notes)
+			}
 			if len(e.resp.answers) != 1 || e.resp.answers[0].kind != "ephemeral" || e.resp.answers[0].url != hookURL ||
 				!strings.Contains(e.resp.answers[0].text, tt.wantText) {
 				t.Errorf("answers %+v, want one ephemeral containing %q", e.resp.answers, tt.wantText)
@@ -267,6 +313,7 @@ func TestWorkerActions(t *testing.T) {
 		wantStatus  string
 		wantAlert   string // in the replacing message
 		wantText    string // in the ephemeral answer ("" for none)
+		wantNote    string // in the note delivered to the notifiers
 		wantReverts int
 	}{
 		{
@@ -278,6 +325,7 @@ func TestWorkerActions(t *testing.T) {
 				}
 			},
 			wantStatus: StatusDone, wantAlert: "✋ Acknowledged by <@U0MALLORY>",
+			wantNote: "slack:U0MALLORY (mallory) acknowledged the finding: no further alerts",
 		},
 		{
 			name: "snooze, by anyone",
@@ -288,6 +336,7 @@ func TestWorkerActions(t *testing.T) {
 				}
 			},
 			wantStatus: StatusDone, wantAlert: "💤 Snoozed by <@U0MALLORY>",
+			wantNote: "snoozed the finding's alerts until ",
 		},
 		{
 			name: "revert by a named user resolves the finding",
@@ -303,11 +352,13 @@ func TestWorkerActions(t *testing.T) {
 				}
 			},
 			wantStatus: StatusDone, wantAlert: "↩️ Revert requested by <@U0ALICE>", wantText: "reverted aws-ec2-security-group-admin-ports-open-ipv4", wantReverts: 1,
+			wantNote: "slack:U0ALICE (alice) pressed Revert now: reverted aws-ec2-security-group-admin-ports-open-ipv4",
 		},
 		{
 			name:       "revert by a group member",
 			job:        job("j1", finding.ActionRevert, bob),
 			wantStatus: StatusDone, wantAlert: "RESOLVED", wantText: "reverted", wantReverts: 1,
+			wantNote: "slack:U0BOB (bob) pressed Revert now: reverted",
 		},
 		{
 			name:  "revert when the rule passes already",
@@ -319,6 +370,7 @@ func TestWorkerActions(t *testing.T) {
 				}
 			},
 			wantStatus: StatusDone, wantAlert: "nothing to revert", wantText: "Nothing to revert",
+			wantNote: "pressed Revert now: nothing to revert: the rule passes",
 		},
 		{
 			name: "revert held back by a gate",
@@ -333,7 +385,8 @@ func TestWorkerActions(t *testing.T) {
 					t.Errorf("status %s, want open", f.Status)
 				}
 			},
-			wantStatus: StatusDone, wantAlert: "skipped: the revert switch is off", wantText: "Not reverted.", wantReverts: 1,
+			wantStatus: StatusDone, wantAlert: "the revert switch is off", wantText: "Not reverted.", wantReverts: 1,
+			wantNote: "pressed Revert now: skipped: aws-ec2-security-group-admin-ports-open-ipv4 on " + sgRef.ID + ": the revert switch is off",
 		},
 		{
 			name: "accept as baseline",
@@ -351,6 +404,7 @@ func TestWorkerActions(t *testing.T) {
 				}
 			},
 			wantStatus: StatusDone, wantAlert: "📌 Accepted as baseline by <@U0ALICE>", wantText: "approved baseline (version 1)",
+			wantNote: "slack:U0ALICE (alice) accepted the current configuration of " + sgRef.ID + " as its approved baseline (version 1)",
 		},
 	}
 	for _, tt := range tests {
@@ -387,6 +441,14 @@ func TestWorkerActions(t *testing.T) {
 				if a := e.resp.answers[1]; a.kind != "ephemeral" || !strings.Contains(a.text, tt.wantText) {
 					t.Errorf("second answer %s %q, want ephemeral with %q", a.kind, a.text, tt.wantText)
 				}
+			}
+			// The action's result reached the notifiers (Slack thread,
+			// ticket) as one note, and nothing is left to deliver.
+			if notes := e.notifier.notes(); len(notes) != 1 || !strings.Contains(notes[0], tt.wantNote) || notes[0] != f.Actions[0].Result {
+				t.Errorf("notes %q, want one containing %q", notes, tt.wantNote)
+			}
+			if len(f.Outbox) != 0 {
+				t.Errorf("undelivered notices %+v", f.Outbox)
 			}
 			if tt.check != nil {
 				tt.check(t, e, f)

@@ -209,7 +209,7 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 		Waiver:    waiver,
 		SeenTTL:   cfg.Store.SeenTTL,
 	}
-	rev, err := buildReverter(cfg, opts, router, azReader, eng, store, log)
+	rev, err := buildReverter(cfg, opts, router, azReader, eng, store, baselines, log)
 	if err != nil {
 		_ = closeStore()
 		return nil, err
@@ -227,7 +227,7 @@ func Build(ctx context.Context, opts Options) (*Built, error) {
 // when the switch builds none: AWS's (unless NoAWS) and Azure's (when an
 // Azure credential is set), behind a CloudReverter when there are both.
 // They share the switch, the allowlist and the revert budget.
-func buildReverter(cfg *config.Config, opts Options, reader revert.Reader, azReader *fetchazure.Reader, eng *policy.Engine, store finding.Store, log *slog.Logger) (Reverter, error) {
+func buildReverter(cfg *config.Config, opts Options, reader revert.Reader, azReader *fetchazure.Reader, eng *policy.Engine, store finding.Store, baselines baseline.Store, log *slog.Logger) (Reverter, error) {
 	if opts.Revert != nil {
 		return opts.Revert, nil
 	}
@@ -241,7 +241,11 @@ func buildReverter(cfg *config.Config, opts Options, reader revert.Reader, azRea
 	rc := revert.Config{Switch: opts.RevertSwitch, Allowlisted: Allowlisted(cfg), Budget: budget}
 	var awsRev, azRev Reverter
 	if !opts.NoAWS {
-		rem := revert.New(opts.AWS, reader, eng, revert.Options{S3PathStyle: opts.S3PathStyle})
+		ro := revert.Options{S3PathStyle: opts.S3PathStyle}
+		if baselines != nil {
+			ro.Baselines = baseline.Source{Store: baselines} // restore-baseline
+		}
+		rem := revert.New(opts.AWS, reader, eng, ro)
 		g, err := revert.NewReverter(rem, rc)
 		if err != nil {
 			return nil, fmt.Errorf("automatic revert: %w", err)

@@ -276,10 +276,10 @@ func diff(path string, a any, aok bool, l any, lok bool, out *[]Difference) {
 func delta(approved, live []any) (added, removed []any) {
 	count := map[string]int{}
 	for _, e := range approved {
-		count[canonical(e)]++
+		count[canonical(content(e))]++
 	}
 	for _, e := range live {
-		k := canonical(e)
+		k := canonical(content(e))
 		if count[k] > 0 {
 			count[k]--
 			continue
@@ -287,7 +287,7 @@ func delta(approved, live []any) (added, removed []any) {
 		added = append(added, e)
 	}
 	for _, e := range approved {
-		k := canonical(e)
+		k := canonical(content(e))
 		if count[k] > 0 {
 			count[k]--
 			removed = append(removed, e)
@@ -296,9 +296,16 @@ func delta(approved, live []any) (added, removed []any) {
 	return added, removed
 }
 
+// AssignedKeys are the keys of list elements that the cloud assigns anew
+// when an identical element is created again (a security group rule's
+// RuleId): they identify an element, they are not its content, so list
+// elements are compared without them. A rule revoked and authorized again
+// with the same content is no drift.
+var AssignedKeys = []string{"RuleId"}
+
 // canonical returns a text that is equal for equal values: JSON with map
 // keys sorted (encoding/json sorts them), lists sorted by their elements'
-// canonical texts, numbers by value.
+// canonical texts (without their AssignedKeys), numbers by value.
 func canonical(v any) string {
 	b, err := json.Marshal(sortedLists(v))
 	if err != nil {
@@ -318,7 +325,7 @@ func sortedLists(v any) any {
 	case []any:
 		keys := make([]string, len(x))
 		for i, e := range x {
-			keys[i] = canonical(e)
+			keys[i] = canonical(content(e))
 		}
 		sort.Strings(keys)
 		out := make([]any, len(keys))
@@ -328,4 +335,25 @@ func sortedLists(v any) any {
 		return out
 	}
 	return v
+}
+
+// content returns a list element without its AssignedKeys.
+func content(e any) any {
+	m, ok := e.(map[string]any)
+	if !ok {
+		return e
+	}
+	var out map[string]any
+	for _, k := range AssignedKeys {
+		if _, has := m[k]; has {
+			if out == nil {
+				out = maps.Clone(m)
+			}
+			delete(out, k)
+		}
+	}
+	if out == nil {
+		return m
+	}
+	return out
 }

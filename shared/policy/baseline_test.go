@@ -65,6 +65,22 @@ func TestDiff(t *testing.T) {
 			want:  `null`,
 		},
 		{
+			name: "a rule authorized again with a new rule ID",
+			approved: map[string]any{"SecurityGroupIngress": []any{map[string]any{"RuleId": "sgr-1", "FromPort": int64(22), "CidrIp": "10.0.0.0/8"},
+				map[string]any{"RuleId": "sgr-2", "FromPort": int64(443), "CidrIp": "0.0.0.0/0"}}},
+			live: map[string]any{"SecurityGroupIngress": []any{map[string]any{"RuleId": "sgr-2", "FromPort": int64(443), "CidrIp": "0.0.0.0/0"},
+				map[string]any{"RuleId": "sgr-9", "FromPort": int64(22), "CidrIp": "10.0.0.0/8"}}},
+			paths: []string{"SecurityGroupIngress"},
+			want:  `null`,
+		},
+		{
+			name:     "a rule ID outside a list is content",
+			approved: map[string]any{"RuleId": "sgr-1"},
+			live:     map[string]any{"RuleId": "sgr-2"},
+			paths:    []string{"RuleId"},
+			want:     `[{"path":"RuleId","approved":"sgr-1","live":"sgr-2"}]`,
+		},
+		{
 			name:     "a rule added and one removed",
 			approved: sgDoc(sgRule(443, "0.0.0.0/0"), sgRule(80, "10.0.0.0/8")),
 			live:     sgDoc(sgRule(443, "0.0.0.0/0"), sgRule(22, "0.0.0.0/0")),

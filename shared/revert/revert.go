@@ -212,6 +212,9 @@ type Options struct {
 	// Sleep waits between re-reads (default: a timer that stops when ctx
 	// is done).
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Baselines looks up approved documents (baseline.Source) for
+	// restore-baseline, which fails to plan without it.
+	Baselines policy.BaselineSource
 }
 
 // Remediator plans and executes remediations. It is safe for concurrent
@@ -288,7 +291,7 @@ var registry = sync.OnceValue(func() map[string]remediation {
 	all := map[string]remediation{}
 	for _, family := range []map[string]remediation{
 		s3Remediations(), ec2Remediations(), iamRemediations(), kmsRemediations(), lambdaRemediations(),
-		rdsRemediations(), auditRemediations(),
+		rdsRemediations(), auditRemediations(), baselineRemediations(),
 	} {
 		for name, rem := range family {
 			all[name] = rem

@@ -5,7 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
+	"net/http"
 	"strings"
+
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -75,6 +79,17 @@ func (r *Reader) s3Client(region string) s3API {
 // too (an emulator must accept any host, see docs/documents/s3.md).
 func (r *Reader) s3ControlClient(region string) s3ControlAPI {
 	return client(r, "s3control", region, func(cfg aws.Config) s3ControlAPI {
+		if r.opts.S3PathStyle {
+			// An emulator (AWS_ENDPOINT_URL): S3 Control prefixes the
+			// endpoint's host with the account ID (123456789012.127.0.0.1),
+			// which resolves nowhere; dial the endpoint's own host.
+			cfg.HTTPClient = awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+				var d net.Dialer
+				tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+					return d.DialContext(ctx, network, withoutAccountLabel(addr))
+				}
+			})
+		}
 		return s3control.NewFromConfig(cfg)
 	})
 }
@@ -299,6 +314,23 @@ func readS3BucketPolicy(ctx context.Context, api s3API, name string) (map[string
 // account. An account that never set one has every flag false and
 // Configured false; any other error (AccessDenied included) is an error,
 // because a bucket's exposure cannot be judged without it.
+// withoutAccountLabel drops a leading all-digit label (an account ID) from
+// host:port when what remains is an IP address or localhost.
+func withoutAccountLabel(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	label, rest, ok := strings.Cut(host, ".")
+	if !ok || label == "" || strings.Trim(label, "0123456789") != "" {
+		return addr
+	}
+	if net.ParseIP(rest) == nil && rest != "localhost" {
+		return addr
+	}
+	return net.JoinHostPort(rest, port)
+}
+
 func readS3AccountPublicAccessBlock(ctx context.Context, api s3ControlAPI, account string) (map[string]any, error) {
 	out, err := api.GetPublicAccessBlock(ctx, &s3control.GetPublicAccessBlockInput{AccountId: aws.String(account)})
 	if errorCode(err) == s3NoSuchPublicAccessBlk {

@@ -515,3 +515,17 @@ func TestS3Region(t *testing.T) {
 		}
 	}
 }
+
+func TestWithoutAccountLabel(t *testing.T) {
+	for in, want := range map[string]string{
+		"123456789012.127.0.0.1:4566":                         "127.0.0.1:4566",
+		"123456789012.localhost:5000":                         "localhost:5000",
+		"123456789012.s3-control.us-east-1.amazonaws.com:443": "123456789012.s3-control.us-east-1.amazonaws.com:443",
+		"127.0.0.1:4566":                                      "127.0.0.1:4566",
+		"abc.127.0.0.1:80":                                    "abc.127.0.0.1:80",
+	} {
+		if got := withoutAccountLabel(in); got != want {
+			t.Errorf("withoutAccountLabel(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
