@@ -563,14 +563,20 @@ func (l *Lifecycle) deliver(ctx context.Context, f *Finding, owner string) (*Fin
 			refs, err = l.notify(ctx, nt, f.Clone(), n)
 			if err != nil {
 				err = fmt.Errorf("announce %s finding %s (notice %d) through %s: %w", n.Kind, f.Key, n.Seq, name, err)
-				g, rerr := l.record(ctx, f, owner, n.Seq, "", Refs{}, true)
+				cctx, cancel := commitContext(ctx)
+				g, rerr := l.record(cctx, f, owner, n.Seq, "", Refs{}, true)
+				cancel()
 				if g != nil {
 					f = g
 				}
 				return f, errors.Join(err, rerr)
 			}
 		}
-		g, err := l.record(ctx, f, owner, n.Seq, name, refs, false)
+		// The delivery cannot be undone: record it even if ctx ended
+		// meanwhile, or the notice is delivered again.
+		cctx, cancel := commitContext(ctx)
+		g, err := l.record(cctx, f, owner, n.Seq, name, refs, false)
+		cancel()
 		if err != nil {
 			return f, err
 		}
@@ -622,7 +628,15 @@ func (l *Lifecycle) record(ctx context.Context, f *Finding, owner string, seq in
 			return next, nil
 		}
 		if !errors.Is(err, ErrConflict) {
-			return f, fmt.Errorf("record delivery of notice %d of finding %s: %w", seq, f.Key, err)
+			// A transient store error: wait and try again on the finding as
+			// re-read (the write may have landed), until ctx ends.
+			if werr := sleepCtx(ctx, commitBackoff); werr != nil {
+				return f, fmt.Errorf("record delivery of notice %d of finding %s: %w", seq, f.Key, err)
+			}
+			if g, gerr := l.Store.Get(ctx, f.Key); gerr == nil {
+				f = g
+			}
+			continue
 		}
 		if f, err = l.Store.Get(ctx, f.Key); err != nil {
 			return nil, fmt.Errorf("get finding %s: %w", next.Key, err)
@@ -660,4 +674,29 @@ func (l *Lifecycle) lease() time.Duration {
 		return l.Lease
 	}
 	return defaultLease
+}
+
+// commitTimeout bounds the recording of a delivery after the notifier call
+// returned; it runs even when the caller's context has ended.
+const (
+	commitTimeout = 3 * time.Second
+	commitBackoff = 100 * time.Millisecond
+)
+
+// commitContext returns a context for recording a delivery: ctx's values,
+// not its cancellation, for at most commitTimeout.
+func commitContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), commitTimeout)
+}
+
+// sleepCtx waits for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -6,6 +6,7 @@ package queue
 import (
 	"context"
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -36,7 +37,11 @@ const ReasonAttribute = "driftwatch-reason"
 // (truncated to 1,000 characters).
 func (d *DeadLetter) Park(ctx context.Context, body, reason string) error {
 	if len(reason) > 1000 {
-		reason = reason[:1000]
+		cut := 1000
+		for cut > 0 && !utf8.RuneStart(reason[cut]) {
+			cut-- // never split a character: the attribute must stay valid UTF-8
+		}
+		reason = reason[:cut]
 	}
 	_, err := d.client.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl:    aws.String(d.url),
