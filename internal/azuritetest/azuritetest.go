@@ -15,17 +15,16 @@
 package azuritetest
 
 import (
-	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/driftwatch/driftwatch/internal/emulator"
 )
 
 // AccountName and AccountKey are Azurite's well-known development account,
@@ -49,38 +48,9 @@ type Server struct {
 // Binary returns the azurite executable to run, or an error that says how
 // to install it.
 func Binary() (string, error) {
-	if p := os.Getenv("AZURITE"); p != "" {
-		return p, nil
-	}
-	if root, err := moduleRoot(); err == nil {
-		p := filepath.Join(root, "node_modules", ".bin", "azurite")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("azurite"); err == nil {
-		return p, nil
-	}
-	return "", errors.New("azurite not found: run `make azurite` (npm ci installs the Azurite version " +
-		"pinned in package-lock.json into node_modules; `make test` does it), " +
+	return emulator.Find("AZURITE", "node_modules/.bin/azurite", "azurite", "run `make azurite` (npm ci installs the Azurite version "+
+		"pinned in package-lock.json into node_modules; `make test` does it), "+
 		"or `npm install -g azurite`, or set AZURITE to the azurite executable")
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above %s", dir)
-		}
-		dir = parent
-	}
 }
 
 // Start starts Azurite and stops it when the test ends.
@@ -103,7 +73,7 @@ func Launch() (*Server, error) {
 	}
 	var ports [3]int
 	for i := range ports {
-		if ports[i], err = freePort(); err != nil {
+		if ports[i], err = emulator.FreePort(); err != nil {
 			return nil, err
 		}
 	}
@@ -179,13 +149,4 @@ func (s *Server) Stop() {
 func (s *Server) ConnectionString() string {
 	return "DefaultEndpointsProtocol=http;AccountName=" + AccountName + ";AccountKey=" + AccountKey +
 		";BlobEndpoint=" + s.BlobURL + ";QueueEndpoint=" + s.QueueURL + ";TableEndpoint=" + s.TableURL + ";"
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -16,11 +16,12 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/driftwatch/driftwatch/internal/emulator"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -52,37 +53,8 @@ type Server struct {
 // Binary returns the moto_server executable to run, or an error that says
 // how to install it.
 func Binary() (string, error) {
-	if p := os.Getenv("MOTO_SERVER"); p != "" {
-		return p, nil
-	}
-	if root, err := moduleRoot(); err == nil {
-		p := filepath.Join(root, ".venv", "bin", "moto_server")
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	if p, err := exec.LookPath("moto_server"); err == nil {
-		return p, nil
-	}
-	return "", fmt.Errorf("moto_server not found: run `make test` (it creates .venv with moto), " +
+	return emulator.Find("MOTO_SERVER", ".venv/bin/moto_server", "moto_server", "run `make test` (it creates .venv with moto), "+
 		"or `python3 -m venv .venv && .venv/bin/pip install 'moto[server]'`, or set MOTO_SERVER")
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above %s", dir)
-		}
-		dir = parent
-	}
 }
 
 // Start starts a moto server and stops it when the test ends.
@@ -103,7 +75,7 @@ func Launch() (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := freePort()
+	port, err := emulator.FreePort()
 	if err != nil {
 		return nil, err
 	}
@@ -225,13 +197,4 @@ func (s *Server) Config(ctx context.Context) (aws.Config, error) {
 		config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider("testing", "testing", "")),
 		config.WithRetryer(func() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 2) }),
 	)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
