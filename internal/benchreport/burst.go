@@ -41,12 +41,11 @@ const (
 
 // burstResult is what the child reports on stdout, as JSON.
 type burstResult struct {
-	Batches  int     `json:"batches"`
-	Failed   int     `json:"failed"`
-	Seconds  float64 `json:"seconds"`
-	SetupKB  int64   `json:"setup_hwm_kb"` // VmHWM when ready, before the first batch
-	PeakKB   int64   `json:"peak_hwm_kb"`  // VmHWM after the burst
-	MaxRSSKB int64   `json:"maxrss_kb"`    // getrusage ru_maxrss, to cross-check
+	Batches int     `json:"batches"`
+	Failed  int     `json:"failed"`
+	Seconds float64 `json:"seconds"`
+	SetupKB int64   `json:"setup_hwm_kb"` // VmHWM when ready, before the first batch
+	PeakKB  int64   `json:"peak_hwm_kb"`  // VmHWM after the burst
 }
 
 // burstReport is figure 5.
@@ -306,6 +305,5 @@ slack:
 	}
 	res.Seconds = time.Since(start).Seconds()
 	res.PeakKB = procStatusKB("VmHWM")
-	res.MaxRSSKB = maxRSSKB()
 	return json.NewEncoder(os.Stdout).Encode(res)
 }

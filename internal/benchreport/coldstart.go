@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -39,7 +38,6 @@ func goBuild(ctx context.Context, goos, goarch, out, pkg string, flags ...string
 type runStats struct {
 	Wall []time.Duration // process start → ready (or exit)
 	CPU  []time.Duration // user+system CPU of the process
-	RSS  []int64         // peak resident set, kB
 }
 
 func pct(d []time.Duration, p int) time.Duration {
@@ -58,20 +56,10 @@ func pct(d []time.Duration, p int) time.Duration {
 func (r runStats) p50() time.Duration   { return pct(r.Wall, 50) }
 func (r runStats) p99() time.Duration   { return pct(r.Wall, 99) }
 func (r runStats) cpu50() time.Duration { return pct(r.CPU, 50) }
-func (r runStats) rssMax() int64 {
-	var m int64
-	for _, v := range r.RSS {
-		m = max(m, v)
-	}
-	return m
-}
 
 func (r *runStats) add(wall time.Duration, ps *os.ProcessState) {
 	r.Wall = append(r.Wall, wall)
 	r.CPU = append(r.CPU, ps.UserTime()+ps.SystemTime())
-	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
-		r.RSS = append(r.RSS, ru.Maxrss)
-	}
 }
 
 // coldReport is figure 1.

@@ -46,7 +46,10 @@ func us(v float64) string  { return fmt.Sprintf("%.1f µs", v/1e3) }
 func ms(v float64) string  { return fmt.Sprintf("%.1f ms", v) }
 func per(v float64) string { return fmt.Sprintf("%.0f /s", v) }
 func ns(v float64) string {
-	if v >= 1e4 {
+	switch {
+	case v >= 1e6:
+		return msNS(v)
+	case v >= 1e3:
 		return us(v)
 	}
 	return fmt.Sprintf("%.0f ns", v)
@@ -162,6 +165,8 @@ type report struct {
 	res          results
 	cold         *coldReport
 	initMS       float64 // package initialisation of the detector (inittrace)
+	initTop      []string
+	startup      *startupReport
 	zips         []zipSize
 	api          *apiReport
 	burst        *burstReport
@@ -192,7 +197,12 @@ func run(o options) error {
 		return err
 	}
 	if !o.skipGo {
-		done := phase("go test benchmarks")
+		done := phase("in-process start-up, wall and CPU time")
+		if rep.startup, err = measureStartup(20); err != nil {
+			return err
+		}
+		done()
+		done = phase("go test benchmarks")
 		if err := goBenchmarks(o, rep.res); err != nil {
 			return err
 		}
@@ -203,7 +213,7 @@ func run(o options) error {
 		if rep.cold, err = measureColdStart(ctx, tmp, o.c7nVenv, o.c7nPolicies, o.probeRuns, o.c7nRuns); err != nil {
 			return err
 		}
-		rep.initMS = initTrace(ctx, tmp)
+		rep.initMS, rep.initTop = initTrace(ctx, tmp)
 		done()
 	}
 	if !o.skipZip {
@@ -319,28 +329,39 @@ func (r results) get(pkg, bench, metric string) (float64, bool) {
 }
 
 // initTrace runs the detector once with GODEBUG=inittrace=1 and returns
-// the wall-clock milliseconds its package initialisers took (0 if it
-// cannot tell).
-func initTrace(ctx context.Context, tmp string) float64 {
+// the wall-clock milliseconds its package initialisers took and the
+// largest of them, "pkg (x ms)" (zero and nil if it cannot tell).
+func initTrace(ctx context.Context, tmp string) (float64, []string) {
 	cmd := exec.CommandContext(ctx, tmp+"/aws-detector-host/bootstrap")
 	cmd.Dir = tmp + "/probe"
 	cmd.Env = append(probeEnv(), "GODEBUG=inittrace=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return 0
+		return 0, nil
 	}
+	type pkgInit struct {
+		pkg string
+		ms  float64
+	}
+	var inits []pkgInit
 	total := 0.0
 	for _, l := range strings.Split(stderr.String(), "\n") {
-		// init pkg @0.51 ms, 0.020 ms clock, 0 bytes, 0 allocs
+		// init internal/bytealg @0.008 ms, 0.004 ms clock, 0 bytes, 0 allocs
 		f := strings.Fields(l)
-		if len(f) >= 6 && f[0] == "init" && f[5] == "clock," {
+		if len(f) >= 7 && f[0] == "init" && f[6] == "clock," {
 			if v, err := strconv.ParseFloat(f[4], 64); err == nil {
 				total += v
+				inits = append(inits, pkgInit{f[1], v})
 			}
 		}
 	}
-	return total
+	sort.Slice(inits, func(i, j int) bool { return inits[i].ms > inits[j].ms })
+	var top []string
+	for _, in := range inits[:min(5, len(inits))] {
+		top = append(top, fmt.Sprintf("%s (%.1f ms)", in.pkg, in.ms))
+	}
+	return total, top
 }
 
 func loadAvg() string {

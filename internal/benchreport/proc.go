@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // procStatusKB reads a "kB" field of /proc/self/status (VmHWM, VmRSS), 0
@@ -25,15 +24,6 @@ func procStatusKB(field string) int64 {
 		}
 	}
 	return 0
-}
-
-// maxRSSKB is getrusage's ru_maxrss of this process (kB on Linux).
-func maxRSSKB() int64 {
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
-	}
-	return ru.Maxrss
 }
 
 // slackCounter answers Slack's chat.postMessage and chat.update as the Web

@@ -7,6 +7,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/driftwatch/driftwatch/shared/policy/pack"
 )
 
 func msD(d time.Duration) string {
@@ -55,6 +57,9 @@ func render(r *report) []byte {
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", f.What, f.Display(v), dash(f.Target), m)
 	}
+	if st := r.startup; st != nil {
+		fmt.Fprintf(&b, "| start-up to ready in process, CPU time per start | %s | < 25 ms | %s |\n", msD(st.CPU), met(st.CPU < 25*time.Millisecond))
+	}
 	if c := r.cold; c != nil {
 		fmt.Fprintf(&b, "| cold start of the detector process to ready, p50 | %s | < 25 ms | %s |\n", msD(c.Detector.p50()), met(c.Detector.p50() < 25*time.Millisecond))
 		fmt.Fprintf(&b, "| Cloud Custodian `validate` of the equivalent policies ÷ detector cold start (p50) | %.0f× | – | – |\n",
@@ -91,11 +96,11 @@ func renderCold(b *strings.Builder, r *report) {
 		b.WriteString("Not measured in this run.\n")
 		return
 	}
-	b.WriteString("| process | runs | wall p50 | wall p99 | CPU p50 (user+sys) | peak RSS |\n|---|---|---|---|---|---|\n")
-	fmt.Fprintf(b, "| driftwatch detector (`functions/aws-detector`, %s rules compiled) | %d | %s | %s | %s | %s |\n",
-		count(float64(c.Rules)), len(c.Detector.Wall), msD(c.Detector.p50()), msD(c.Detector.p99()), msD(c.Detector.cpu50()), mib(c.Detector.rssMax()))
-	fmt.Fprintf(b, "| Cloud Custodian %s `custodian validate` (%d policies) | %d | %s | %s | %s | %s |\n",
-		c.C7NVersion, c.C7NPolicies, len(c.C7N.Wall), msD(c.C7N.p50()), msD(c.C7N.p99()), msD(c.C7N.cpu50()), mib(c.C7N.rssMax()))
+	b.WriteString("| process | runs | wall p50 | wall p99 | CPU p50 (user+sys) |\n|---|---|---|---|---|\n")
+	fmt.Fprintf(b, "| driftwatch detector (`functions/aws-detector`, %s rules compiled) | %d | %s | %s | %s |\n",
+		count(float64(c.Rules)), len(c.Detector.Wall), msD(c.Detector.p50()), msD(c.Detector.p99()), msD(c.Detector.cpu50()))
+	fmt.Fprintf(b, "| Cloud Custodian %s `custodian validate` (%d policies) | %d | %s | %s | %s |\n",
+		c.C7NVersion, c.C7NPolicies, len(c.C7N.Wall), msD(c.C7N.p50()), msD(c.C7N.p99()), msD(c.C7N.cpu50()))
 	fmt.Fprintf(b, "\n**Ratio: Cloud Custodian takes %.0f× the detector's wall time to be ready (p50), %.0f× its CPU time.**\n\n",
 		float64(c.C7N.p50())/float64(c.Detector.p50()), float64(c.C7N.cpu50())/float64(max(c.Detector.cpu50(), 1)))
 	fmt.Fprintf(b, "- Detector: `functions/aws-detector` built for this machine (%s/%s) with the Makefile's Lambda flags\n"+
@@ -103,11 +108,15 @@ func renderCold(b *strings.Builder, r *report) {
 		"  in) with `DRIFTWATCH_READY_PROBE=1` and the Lambda's environment (a DynamoDB table name, region, credentials in\n"+
 		"  the environment, no config file). The probe makes `main` print `ready` after `setup` — environment and\n"+
 		"  config read, AWS configuration loaded, every built-in rule compiled, catalog and filter built, store and handler\n"+
-		"  made — and exit instead of calling `lambda.Start`. Wall time is from `exec` to the `ready` line; CPU and peak RSS\n"+
-		"  are the process's rusage. Package initialisation alone (`GODEBUG=inittrace=1`, one run) took %.1f ms.\n",
+		"  made — and exit instead of calling `lambda.Start`. Wall time is from `exec` to the `ready` line; CPU time is\n"+
+		"  the process's rusage. Package initialisation alone (`GODEBUG=inittrace=1`, one run) took %.1f ms.\n",
 		runtime.GOOS, runtime.GOARCH, bytesMiB(c.BinaryBytes), len(c.Detector.Wall), r.initMS)
+	if n, err := builtinCounts(); err == nil {
+		fmt.Fprintf(b, "- The detector compiles every built-in rule at start, %s; the c7n file covers the AWS rules.\n", n)
+	}
 	fmt.Fprintf(b, "- Cloud Custodian: `custodian validate internal/benchreport/c7n/policies.yml`, wall time from `exec` to exit,\n"+
-		"  %d runs after one uncounted run. The file holds %d c7n policies, one per built-in AWS rule that c7n can express\n"+
+		"  %d runs after one uncounted run. The file holds %d c7n policies, one per built-in AWS rule — where c7n has no\n"+
+		"  filter for exactly the rule's check, the nearest one, as a comment in the file says\n"+
 		"  (S3 ACL/policy/Block Public Access/encryption/versioning/logging; security groups 22/3389/all/database ports\n"+
 		"  from the world; EBS snapshot and AMI public; RDS public/unencrypted/backups; IAM admin policies, trust,\n"+
 		"  password policy, root; CloudTrail logging/validation/multi-region/KMS; KMS rotation/state/policy; Config\n"+
@@ -121,7 +130,6 @@ func renderCold(b *strings.Builder, r *report) {
 			"  when `make bench` created that virtualenv (%s); it is reused afterwards.\n",
 			r.opts.c7nVenv, msD(c.C7NInstall), c.C7NInstalled.UTC().Format("2006-01-02 15:04 MST"))
 	}
-	b.WriteString("- The detector compiles every built-in rule (AWS and Azure) at start; the c7n file covers the AWS rules only.\n")
 }
 
 func renderPerEvent(b *strings.Builder, r *report) {
@@ -168,7 +176,7 @@ func renderThroughput(b *strings.Builder, r *report) {
 			runtime.NumCPU(), v, r.opts.pipelineEvents)
 	}
 	if v, ok := res.get(pipelinePkg, throughput, "cpu-ns/event"); ok && v > 0 {
-		fmt.Fprintf(b, "| the same, per CPU-second of the driftwatch process | %.0f events/s | process CPU (SDK, HTTP, rules, store client, notifier; the in-process fake Slack too) ÷ events; moto's own CPU excluded |\n", 1e9/v)
+		fmt.Fprintf(b, "| the same, per CPU-second of the driftwatch process | %.0f events/s | process CPU ÷ events, moto's own CPU excluded: an upper bound on driftwatch's cost, since it also counts the in-process fake Slack server and the Go scheduler spinning while goroutines wait for moto |\n", 1e9/v)
 	}
 	if u := r.burst; u != nil && u.Seconds > 0 {
 		fmt.Fprintf(b, "| one detector instance through the burst of section 5 | %.0f events/s | %d events in SQS batches of 10, handled one batch at a time, %d of them real changes against moto |\n",
@@ -203,7 +211,7 @@ func renderAPI(b *strings.Builder, r *report) {
 	}
 	b.WriteString("A change costs the re-read of the resources it touched, nothing else. Per operation family (CloudTrail\n" +
 		"event source), over every watched operation of the catalog:\n\n")
-	b.WriteString("| family | watched operations | calls per change, mean | max | max for |\n|---|---|---|---|---|\n")
+	b.WriteString("| family | watched operations | calls per change, mean | max | an operation with the max |\n|---|---|---|---|---|\n")
 	for _, f := range a.Families {
 		fmt.Fprintf(b, "| %s | %d | %.1f | %d | %s |\n", f.Service, f.Operations, f.Avg, f.Max, f.MaxOp)
 	}
@@ -224,6 +232,9 @@ func renderAPI(b *strings.Builder, r *report) {
 	for _, d := range a.Demo {
 		fmt.Fprintf(b, "| %s | %d | %d |\n", d.Operation, d.Calls, d.Predicted)
 	}
+	b.WriteString("\nWhere the two differ, the changed resource differs from the fixture: IAM reads grow with the principal's\n" +
+		"policies (GetPolicy + GetPolicyVersion per attached managed policy unless cached, GetUserPolicy per inline\n" +
+		"one), and the demo's user has no inline policy.\n")
 	b.WriteString("\nThe findings store adds its own calls per change (DynamoDB: see section 2); they are not cloud reads and a\n" +
 		"scanner keeping findings pays them too.\n\n")
 	b.WriteString("**A full scan** reads every resource, changed or not: per type t with N_t resources and list page size P_t,\n\n" +
@@ -265,7 +276,6 @@ func renderBurst(b *strings.Builder, r *report) {
 	b.WriteString("| figure | measured |\n|---|---|\n")
 	fmt.Fprintf(b, "| peak RSS (VmHWM) after %d events | **%s** |\n", u.Events, mib(u.PeakKB))
 	fmt.Fprintf(b, "| peak RSS when ready, before the first event | %s |\n", mib(u.SetupKB))
-	fmt.Fprintf(b, "| getrusage ru_maxrss at the end (cross-check) | %s |\n", mib(u.MaxRSSKB))
 	fmt.Fprintf(b, "| time for the burst, one batch at a time | %.1f s |\n", u.Seconds)
 	fmt.Fprintf(b, "\nA child process (this program with `-burst-child`) does what the detector Lambda does: `pipeline.Build` from a\n"+
 		"config (DynamoDB store in moto, Slack bot to a fake Slack on loopback, an own-principal pattern), a\n"+
@@ -273,7 +283,7 @@ func renderBurst(b *strings.Builder, r *report) {
 		"file, each message an EventBridge event as the rule delivers it. Of the %d events, %d are real changes made\n"+
 		"in moto (SSH opened to the world, each re-read, evaluated, stored and alerted: %d Slack alerts arrived) and\n"+
 		"the rest noise in proportions like a trail's: %s. No item failed. VmHWM is read from\n"+
-		"/proc/self/status.\n", u.Batches, u.Events, u.Watched, u.Posts, strings.Join(mix, ", "))
+		"/proc/self/status (getrusage's ru_maxrss would also count the parent's memory from before the exec).\n", u.Batches, u.Events, u.Watched, u.Posts, strings.Join(mix, ", "))
 }
 
 func renderZips(b *strings.Builder, r *report) {
@@ -347,13 +357,19 @@ func renderTargets(b *strings.Builder, r *report) {
 		lines = append(lines, line)
 	}
 	if v, ok := res.get("./internal/cli", "BenchmarkStartup", "ns/op"); ok {
-		line := fmt.Sprintf("- **start-up < 25 ms**: in process (rules compiled, catalog, filter), %s — %s.", met(v < 25e6), msNS(v))
+		line := fmt.Sprintf("- **start-up < 25 ms**: in process (rules compiled, catalog, filter), %s — %s (`BenchmarkStartup`, median of runs %s).", met(v < 25e6), msNS(v), runsList(res, "./internal/cli", "BenchmarkStartup", "ns/op"))
+		if st := r.startup; st != nil {
+			line += fmt.Sprintf(" The same steps timed by this program, %d starts: %s wall at p50, **%s of CPU per start** (%s).", st.Runs, msD(pct(st.Wall, 50)), msD(st.CPU), met(st.CPU < 25*time.Millisecond))
+			if v >= 25e6 && st.CPU < 25*time.Millisecond {
+				line += fmt.Sprintf(" Why the wall-clock figure misses: the benchmark's ns/op is wall time on a machine shared with other work (load average %s on %d CPUs), so it includes time other processes held the CPU; the CPU time per start, which load does not inflate, is within the target.", r.load0, runtime.NumCPU())
+			}
+		}
 		if c := r.cold; c != nil {
 			p := c.Detector.p50()
 			line += fmt.Sprintf(" As a whole process, exec to ready, %s — %s at p50 (%s of CPU).", met(p < 25*time.Millisecond), msD(p), msD(c.Detector.cpu50()))
 			if p >= 25*time.Millisecond {
-				line += fmt.Sprintf(" Why: a process start adds to the in-process work the exec and page-in of a %s binary, the Go runtime's start and the package initialisers of everything linked in (%.1f ms measured with inittrace: the AWS SDK service packages, CEL, the Azure SDK, ...), and on this shared machine (load average %s on %d CPUs) the wait for a CPU, which the CPU-time column does not include. The in-process figure is what the earlier issue's target was set on.",
-					bytesMiB(c.BinaryBytes), r.initMS, r.load0, runtime.NumCPU())
+				line += fmt.Sprintf(" Why: a process start adds to the in-process work (compiling the rules) the exec and page-in of a %s binary, the Go runtime's start and the initialisers of every package linked in — %.1f ms by inittrace in this run, the largest %s — and, on this shared machine (load average %s on %d CPUs), the wait for a CPU, which the CPU-time column does not include. The package initialisers alone are most of the 25 ms: they come with the AWS SDK service clients the detector links (their serialisation schemas and endpoint tables), not with driftwatch's own start-up, which the in-process figure measures and which is what the earlier issue's target was set on.",
+					bytesMiB(c.BinaryBytes), r.initMS, strings.ReplaceAll(strings.Join(r.initTop, ", "), "github.com/aws/", ""), r.load0, runtime.NumCPU())
 			}
 		}
 		lines = append(lines, line)
@@ -378,3 +394,25 @@ const notes = `
 - How each micro-benchmark is measured is in its doc comment; the report's own measurements are in
   internal/benchreport.
 `
+
+// builtinCounts says how many built-in rules there are per cloud.
+func builtinCounts() (string, error) {
+	a, err := pack.AWS()
+	if err != nil {
+		return "", err
+	}
+	z, err := pack.Azure()
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("%d AWS and %d Azure rules", len(a), len(z)), nil
+}
+
+// runsList is a benchmark's per-run values of a metric, in ms, "a, b, c".
+func runsList(res results, pkg, bench, metric string) string {
+	var out []string
+	for _, v := range res[pkg+" "+bench][metric] {
+		out = append(out, msNS(v))
+	}
+	return strings.Join(out, ", ")
+}
