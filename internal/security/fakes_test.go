@@ -236,6 +236,12 @@ func (g *fakeGitHub) serve(w http.ResponseWriter, r *http.Request) {
 		}
 		is := g.issues[n-1]
 		switch {
+		case m[2] != "" && r.Method == http.MethodGet:
+			list := []any{}
+			for i, c := range is.Comments {
+				list = append(list, map[string]any{"id": i + 1, "body": c})
+			}
+			out = list
 		case m[2] != "" && r.Method == http.MethodPost:
 			is.Comments = append(is.Comments, in.Body)
 			status, out = http.StatusCreated, map[string]any{"id": len(is.Comments), "body": in.Body}

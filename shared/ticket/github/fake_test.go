@@ -252,6 +252,12 @@ func (fg *fakeGitHub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 			writeJSON(w, 200, fg.issueJSON(is))
+		case "GET /comments":
+			var page []map[string]any
+			for i, c := range is.Comments {
+				page = append(page, map[string]any{"id": i + 1, "body": c})
+			}
+			writeJSON(w, 200, page)
 		case "POST /comments":
 			c, _ := body["body"].(string)
 			if c == "" {

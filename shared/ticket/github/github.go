@@ -82,6 +82,7 @@ type issuesAPI interface {
 	Create(ctx context.Context, owner, repo string, issue *gh.IssueRequest) (*gh.Issue, *gh.Response, error)
 	Edit(ctx context.Context, owner, repo string, number int, issue *gh.IssueRequest) (*gh.Issue, *gh.Response, error)
 	CreateComment(ctx context.Context, owner, repo string, number int, comment *gh.IssueComment) (*gh.IssueComment, *gh.Response, error)
+	ListComments(ctx context.Context, owner, repo string, number int, opts *gh.IssueListCommentsOptions) ([]*gh.IssueComment, *gh.Response, error)
 	GetLabel(ctx context.Context, owner, repo, name string) (*gh.Label, *gh.Response, error)
 	CreateLabel(ctx context.Context, owner, repo string, label *gh.Label) (*gh.Label, *gh.Response, error)
 	AddLabelsToIssue(ctx context.Context, owner, repo string, number int, labels []string) ([]*gh.Label, *gh.Response, error)
@@ -186,7 +187,7 @@ func (n *Notifier) Opened(ctx context.Context, f *finding.Finding, no finding.No
 		return finding.Refs{}, err
 	}
 	if !created && r.String() == f.Tickets[Name] && max(no.Occurrence, f.Occurrence) > 1 {
-		if err := n.comment(ctx, r, ticket.Reopened(f, no)); err != nil {
+		if err := n.comment(ctx, r, ticket.Reopened(f, no), noticeRef(f, no)); err != nil {
 			return finding.Refs{}, fmt.Errorf("comment on reopened finding %s: %w", f.Key, err)
 		}
 	}
@@ -212,7 +213,7 @@ func (n *Notifier) Repeated(ctx context.Context, f *finding.Finding, no finding.
 	r, ok := parseRef(f.Tickets[Name])
 	var err error
 	if ok {
-		err = n.comment(ctx, r, body)
+		err = n.comment(ctx, r, body, noticeRef(f, no))
 		if !gone(err) {
 			if err != nil {
 				return finding.Refs{}, fmt.Errorf("comment on finding %s: %w", f.Key, err)
@@ -226,7 +227,7 @@ func (n *Notifier) Repeated(ctx context.Context, f *finding.Finding, no finding.
 	if r, _, err = n.ensure(ctx, f, openingNotice(f)); err != nil {
 		return finding.Refs{}, err
 	}
-	if err := n.comment(ctx, r, body); err != nil {
+	if err := n.comment(ctx, r, body, noticeRef(f, no)); err != nil {
 		return finding.Refs{}, fmt.Errorf("comment on finding %s: %w", f.Key, err)
 	}
 	return refs(r), nil
@@ -255,7 +256,7 @@ func (n *Notifier) Resolved(ctx context.Context, f *finding.Finding, no finding.
 	if is.GetState() == "closed" {
 		return refs(r), nil
 	}
-	if err := n.comment(ctx, r, ticket.Resolved(f, no)); err != nil {
+	if err := n.comment(ctx, r, ticket.Resolved(f, no), noticeRef(f, no)); err != nil {
 		return finding.Refs{}, fmt.Errorf("comment on resolved finding %s: %w", f.Key, err)
 	}
 	edit := &gh.IssueRequest{State: gh.Ptr("closed"), StateReason: gh.Ptr("completed")}
@@ -383,12 +384,63 @@ func Title(f *finding.Finding) string {
 	return escapeText(ticket.Line(ticket.Title(f), 120)) + " on " + codeSpan(ticket.Line(f.Resource.ID, 120))
 }
 
-func (n *Notifier) comment(ctx context.Context, r ref, b ticket.Body) error {
-	c := &gh.IssueComment{Body: gh.Ptr(Markdown(b))}
+// noticeRef names one notice of one finding, for a comment to carry: a
+// comment already carrying it was posted before (a retry after a lost
+// reply, or after a failed close) and is not posted again.
+func noticeRef(f *finding.Finding, no finding.Notice) string {
+	if no.Seq == 0 {
+		return "" // a rebuilt notice (an issue created late) has no identity
+	}
+	ref := fmt.Sprintf("driftwatch notice %s/%d", f.Key.Label(), no.Seq)
+	if id := no.Change.EventID; id != "" && len(id) <= 64 && strings.Trim(id, "0123456789abcdefABCDEF-") == "" {
+		ref += " event " + id // only a UUID-like ID: the reference must read back verbatim
+	}
+	return ref
+}
+
+// maxCommentPages bounds how many pages of comments a retry looks through.
+const maxCommentPages = 5
+
+// comment posts b on the issue, ending with ref in a code span; when ref is
+// set and a comment of the issue already carries it, nothing is posted.
+func (n *Notifier) comment(ctx context.Context, r ref, b ticket.Body, ref string) error {
+	body := Markdown(b)
+	if ref != "" {
+		posted, err := n.commented(ctx, r, ref)
+		if err != nil {
+			return err
+		}
+		if posted {
+			return nil
+		}
+		body += "\n\n" + codeSpan(ref) + "\n"
+	}
+	c := &gh.IssueComment{Body: gh.Ptr(body)}
 	if _, _, err := n.issues.CreateComment(ctx, r.owner, r.repo, r.number, c); err != nil {
 		return fmt.Errorf("comment on github issue %s: %w", r, err)
 	}
 	return nil
+}
+
+// commented reports whether a comment of the issue carries ref.
+func (n *Notifier) commented(ctx context.Context, r ref, ref string) (bool, error) {
+	opts := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	for range maxCommentPages {
+		cs, resp, err := n.issues.ListComments(ctx, r.owner, r.repo, r.number, opts)
+		if err != nil {
+			return false, fmt.Errorf("list comments of github issue %s: %w", r, err)
+		}
+		for _, c := range cs {
+			if strings.Contains(c.GetBody(), ref) {
+				return true, nil
+			}
+		}
+		if resp == nil || resp.NextPage == 0 {
+			return false, nil
+		}
+		opts.Page = resp.NextPage
+	}
+	return false, nil
 }
 
 // status returns the HTTP status of a go-github error, or 0.

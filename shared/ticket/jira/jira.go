@@ -402,8 +402,8 @@ func noticeRef(f *finding.Finding, no finding.Notice) string {
 		return "" // a rebuilt notice (a ticket created late) has no identity
 	}
 	ref := fmt.Sprintf("driftwatch notice %s/%d", f.Key.Label(), no.Seq)
-	if no.Change.EventID != "" {
-		ref += " event " + ticket.Line(no.Change.EventID, 64)
+	if id := no.Change.EventID; id != "" && len(id) <= 64 && strings.Trim(id, "0123456789abcdefABCDEF-") == "" {
+		ref += " event " + id // only a UUID-like ID: the reference must read back verbatim
 	}
 	return ref
 }
