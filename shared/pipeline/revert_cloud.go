@@ -9,10 +9,9 @@ import (
 	"github.com/driftwatch/driftwatch/shared/policy"
 	"github.com/driftwatch/driftwatch/shared/resource"
 	"github.com/driftwatch/driftwatch/shared/revert"
-	revertazure "github.com/driftwatch/driftwatch/shared/revert/azure"
 )
 
-var _ Reverter = (*revertazure.Reverter)(nil)
+var _ Reverter = (*revert.Reverter)(nil)
 
 // CloudReverter routes each resource to the Reverter of its cloud: ARM
 // types (Microsoft.*) to Azure, every other type to AWS. A cloud without a

@@ -45,6 +45,29 @@ type Executor interface {
 
 var _ Executor = (*Remediator)(nil)
 
+// Registry is implemented by an Executor whose remediations are not this
+// package's (another cloud's): the Reverter asks it which names it knows
+// and which are manual, instead of this package's registry.
+type Registry interface {
+	Known(name string) bool
+	Manual(name string) (reason string, manual bool)
+}
+
+// known and manual consult the executor's registry, else this package's.
+func (g *Reverter) known(name string) bool {
+	if r, ok := g.exec.(Registry); ok {
+		return r.Known(name)
+	}
+	return Known(name)
+}
+
+func (g *Reverter) manual(name string) (string, bool) {
+	if r, ok := g.exec.(Registry); ok {
+		return r.Manual(name)
+	}
+	return Manual(name)
+}
+
 // FlappingSeverity is the severity of the alert a paused (flapping)
 // resource deserves.
 const FlappingSeverity = policy.SeverityHigh
@@ -168,10 +191,10 @@ func (g *Reverter) revert(ctx context.Context, req Request, preview bool) (Resul
 		return skip("the verdict carries no rule")
 	case out.Remediation == "":
 		return skip("rule %s names no remediation", v.RuleID)
-	case !Known(out.Remediation):
+	case !g.known(out.Remediation):
 		return skip("rule %s names remediation %q, which does not exist", v.RuleID, out.Remediation)
 	}
-	if why, manual := Manual(out.Remediation); manual {
+	if why, manual := g.manual(out.Remediation); manual {
 		return skip("remediation %s is manual: %s", out.Remediation, why)
 	}
 	if v.Rule.Mode != policy.ModeRevert && req.Requester == "" && !preview {
